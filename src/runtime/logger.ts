@@ -1,0 +1,40 @@
+/**
+ * Diagnostic output goes to stderr so stdout stays clean for `credentials` and `--json`.
+ * Callers log names, paths and counts, never secret values; `redact` is the backstop for
+ * anything that echoes a request or response.
+ */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+const SECRET_KEYS =
+  /("?(?:accessToken|refreshToken|clientSecret|secretAccessKey|sessionToken|deviceCode|codeVerifier|code|idToken|SecretAccessKey|SessionToken|Token)"?\s*[:=]\s*"?)([^",\s&}]+)/g;
+
+/** Masks the value of every known secret field in a JSON- or query-shaped string. */
+export function redact(text: string): string {
+  return text.replace(SECRET_KEYS, "$1***");
+}
+
+export function createLogger(options: {
+  debug: boolean;
+  write?: (line: string) => void;
+  prefix?: string;
+}): Logger {
+  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const prefix = options.prefix ?? "";
+  return {
+    debug: (message) => {
+      if (options.debug) write(`${prefix}debug: ${redact(message)}`);
+    },
+    info: (message) => {
+      write(`${prefix}${redact(message)}`);
+    },
+    warn: (message) => {
+      write(`${prefix}warning: ${redact(message)}`);
+    },
+  };
+}
+
+export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined };
