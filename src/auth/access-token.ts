@@ -1,0 +1,119 @@
+import type { Deps } from "../runtime/deps.js";
+import { SessionExpiredError } from "../runtime/errors.js";
+import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
+import type { SsoToken } from "../aws-files/token-cache.js";
+import { createOidcClient } from "./sso-clients.js";
+import { isTransientServiceError } from "./service-errors.js";
+import type { SessionRef } from "./session-ref.js";
+import { describeSession, loginHint } from "./session-ref.js";
+
+/** The AWS CLI refreshes when less than this remains; so do we. */
+export const REFRESH_WINDOW_MS = 15 * 60_000;
+
+export interface AccessToken {
+  accessToken: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** Whether a refresh token can extend the session without a browser. */
+  refreshable: boolean;
+}
+
+function parseExpiry(value: string): number {
+  return Date.parse(value.replace(/UTC$/, "Z"));
+}
+
+export function isRefreshable(token: SsoToken, now: number): boolean {
+  return Boolean(
+    token.refreshToken &&
+    token.clientId &&
+    token.clientSecret &&
+    token.registrationExpiresAt &&
+    parseExpiry(token.registrationExpiresAt) > now,
+  );
+}
+
+/**
+ * A valid access token for the session, from the cache file, refreshed with the refresh
+ * token (and written back) when less than 15 minutes remain. Read, refresh and write happen
+ * under one lock so two processes never spend the same refresh token.
+ */
+export async function getAccessToken(
+  deps: Deps,
+  session: SessionRef,
+  oidcEndpoint: string | undefined,
+): Promise<AccessToken> {
+  const path = tokenCachePath(deps.paths.ssoCacheDir, session);
+  return withCacheLock(path, async () => {
+    const token = await readSsoToken(path, { profileName: session.profileName });
+    const now = deps.clock.now();
+    if (!token) {
+      throw new SessionExpiredError(
+        `No SSO login found for profile ${session.profileName} (${describeSession(session)}).`,
+        {
+          hint: loginHint(session),
+        },
+      );
+    }
+    const expiresAt = parseExpiry(token.expiresAt);
+    const refreshable = isRefreshable(token, now);
+    if (expiresAt - now > REFRESH_WINDOW_MS || !refreshable) {
+      if (expiresAt > now) return { accessToken: token.accessToken, expiresAt, refreshable };
+      throw new SessionExpiredError(
+        `The SSO session associated with profile ${session.profileName} has expired (${describeSession(session)}).`,
+        { hint: loginHint(session) },
+      );
+    }
+    try {
+      const refreshed = await refreshToken(deps, session, token, oidcEndpoint);
+      await writeSsoToken(path, refreshed);
+      deps.logger.debug(`refreshed the SSO token of ${describeSession(session)}`);
+      return {
+        accessToken: refreshed.accessToken,
+        expiresAt: parseExpiry(refreshed.expiresAt),
+        refreshable: true,
+      };
+    } catch (err) {
+      // A refused refresh ends the session once the access token runs out; until then it still works.
+      if (expiresAt > now) {
+        deps.logger.warn(
+          `could not refresh the SSO token of ${describeSession(session)}${isTransientServiceError(err) ? " (service unavailable)" : ""}; it expires at ${new Date(expiresAt).toISOString()}`,
+        );
+        return { accessToken: token.accessToken, expiresAt, refreshable: false };
+      }
+      throw new SessionExpiredError(
+        `The SSO session associated with profile ${session.profileName} has expired and could not be refreshed.`,
+        { hint: loginHint(session), cause: err },
+      );
+    }
+  });
+}
+
+async function refreshToken(
+  deps: Deps,
+  session: SessionRef,
+  token: SsoToken,
+  oidcEndpoint: string | undefined,
+): Promise<SsoToken> {
+  const { CreateTokenCommand } = await import("@aws-sdk/client-sso-oidc");
+  const client = await createOidcClient(session.ssoRegion, oidcEndpoint);
+  const issuedAt = deps.clock.now();
+  const out = await client.send(
+    new CreateTokenCommand({
+      grantType: "refresh_token",
+      clientId: token.clientId,
+      clientSecret: token.clientSecret,
+      refreshToken: token.refreshToken,
+    }),
+  );
+  if (!out.accessToken) throw new Error("CreateToken returned no access token");
+  return {
+    ...token,
+    accessToken: out.accessToken,
+    expiresAt: formatExpiresAt(issuedAt + (out.expiresIn ?? 3600) * 1000),
+    ...(out.refreshToken ? { refreshToken: out.refreshToken } : {}),
+  };
+}
+
+export function formatExpiresAt(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}

@@ -1,0 +1,159 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import lockfile from "proper-lockfile";
+import type { Deps } from "../runtime/deps.js";
+import { LoginError, SsoDockerError } from "../runtime/errors.js";
+import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
+import type { SsoToken } from "../aws-files/token-cache.js";
+import { formatExpiresAt } from "./access-token.js";
+import { localBrowserAvailable, openInBrowser } from "./browser.js";
+import type { DevicePrompt } from "./device-flow.js";
+import { runDeviceFlow } from "./device-flow.js";
+import { runPkceFlow } from "./pkce-flow.js";
+import { ensureRegistration } from "./registration.js";
+import type { SessionRef } from "./session-ref.js";
+import { describeSession } from "./session-ref.js";
+import { createOidcClient, oidcOrigin } from "./sso-clients.js";
+import { toServiceError } from "./service-errors.js";
+
+/** How the login talks to the person: the CLI prints and spins, the agent logs. */
+export interface LoginUi {
+  devicePrompt(prompt: DevicePrompt & { browserOpened: boolean }): void;
+  authorizePrompt(prompt: { authorizeUrl: string; browserOpened: boolean }): void;
+  /** Another sso-docker process is already signing in to this session. */
+  waitingForOtherLogin?(): void;
+}
+
+export interface LoginOptions {
+  useDeviceCode?: boolean | undefined;
+  /** false = print the URL, never open a browser. */
+  openBrowser?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  ui: LoginUi;
+  /** Resolved OIDC endpoint override (undefined = AWS default). */
+  oidcEndpoint: string | undefined;
+  /** Override browser opening (tests drive the browser step themselves). */
+  browser?: (url: string) => Promise<boolean>;
+}
+
+export interface LoginResult {
+  expiresAt: number;
+  flow: "device" | "pkce";
+  /** True when another process's login was reused instead of prompting again. */
+  reused: boolean;
+}
+
+/**
+ * Signs in to the session and writes the token cache file, exactly as `aws sso login` does.
+ * One login at a time per session across processes: a second caller waits for the first
+ * and reuses its token instead of opening a second browser.
+ */
+export async function login(deps: Deps, session: SessionRef, options: LoginOptions): Promise<LoginResult> {
+  const path = tokenCachePath(deps.paths.ssoCacheDir, session);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const before = await readSsoToken(path, { profileName: session.profileName }).catch(() => undefined);
+  const lockPath = `${path}.login`;
+  let contended = false;
+  const release = await lockfile
+    .lock(path, {
+      realpath: false,
+      lockfilePath: lockPath,
+      stale: 30_000,
+      update: 10_000,
+      retries: {
+        retries: 1200,
+        factor: 1,
+        minTimeout: 500,
+        maxTimeout: 500,
+      },
+      onCompromised: () => undefined,
+    })
+    .catch(async (err: unknown) => {
+      throw new LoginError(`Could not take the login lock for ${describeSession(session)} (${lockPath}).`, {
+        cause: err,
+      });
+    });
+  try {
+    // Did someone else finish a login while we waited? Then use theirs.
+    const current = await readSsoToken(path, { profileName: session.profileName }).catch(() => undefined);
+    if (
+      current &&
+      before?.accessToken !== current.accessToken &&
+      Date.parse(current.expiresAt) > deps.clock.now()
+    ) {
+      contended = true;
+    }
+    if (contended && current) {
+      return { expiresAt: Date.parse(current.expiresAt), flow: "device", reused: true };
+    }
+    return await loginLocked(deps, session, options, path);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function loginLocked(
+  deps: Deps,
+  session: SessionRef,
+  options: LoginOptions,
+  path: string,
+): Promise<LoginResult> {
+  const useDevice =
+    session.kind === "legacy" ||
+    options.useDeviceCode === true ||
+    !localBrowserAvailable(deps.env, deps.platform);
+  const flow = useDevice ? "device" : "pkce";
+  const openBrowser = options.openBrowser !== false;
+  const browser = options.browser ?? openInBrowser;
+  const client = await createOidcClient(session.ssoRegion, options.oidcEndpoint);
+  const context = {
+    operation: "login",
+    profileName: session.profileName,
+    endpoint: oidcOrigin(session.ssoRegion, options.oidcEndpoint),
+  };
+  try {
+    const registration = await ensureRegistration(deps, client, session, flow);
+    const grant = useDevice
+      ? await runDeviceFlow({
+          client,
+          registration,
+          startUrl: session.startUrl,
+          clock: deps.clock,
+          signal: options.signal,
+          profileName: session.profileName,
+          onPrompt: async (prompt) => {
+            const browserOpened = openBrowser ? await browser(prompt.verificationUriComplete) : false;
+            options.ui.devicePrompt({ ...prompt, browserOpened });
+          },
+        })
+      : await runPkceFlow({
+          client,
+          registration,
+          oidcOrigin: oidcOrigin(session.ssoRegion, options.oidcEndpoint),
+          scopes: session.scopes,
+          clock: deps.clock,
+          signal: options.signal,
+          profileName: session.profileName,
+          onPrompt: async ({ authorizeUrl }) => {
+            const browserOpened = openBrowser ? await browser(authorizeUrl) : false;
+            options.ui.authorizePrompt({ authorizeUrl, browserOpened });
+          },
+        });
+    const token: SsoToken = {
+      startUrl: session.startUrl,
+      region: session.ssoRegion,
+      accessToken: grant.accessToken,
+      expiresAt: formatExpiresAt(grant.expiresAt),
+      clientId: registration.clientId,
+      clientSecret: registration.clientSecret,
+      registrationExpiresAt: formatExpiresAt(registration.expiresAt),
+      ...(grant.refreshToken && session.kind === "sso-session" ? { refreshToken: grant.refreshToken } : {}),
+    };
+    await withCacheLock(path, () => writeSsoToken(path, token));
+    deps.logger.debug(`signed in to ${describeSession(session)} with the ${flow} flow`);
+    return { expiresAt: grant.expiresAt, flow, reused: false };
+  } catch (err) {
+    if (err instanceof SsoDockerError) throw err;
+    throw toServiceError(err, context);
+  }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { reportError } from "./report-error.js";
+
+// The AWS SDK warns on every Node < 22 run; sso-docker supports Node ≥ 20 and its README says
+// so, so the notice would only clutter output that scripts read.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
+// Each command's module is imported only when it runs, so `sso-docker credentials` (a hot
+// path when used as a host credential_process) loads no Docker or prompt code.
+const version = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+export interface GlobalOptions {
+  debug: boolean;
+}
+
+function globals(command: Command): GlobalOptions {
+  const opts = command.optsWithGlobals<{ debug?: boolean }>();
+  return { debug: opts.debug ?? false };
+}
+
+const program = new Command("sso-docker")
+  .description(
+    "AWS IAM Identity Center credentials for Docker containers and Dev Containers, refreshed from the host.",
+  )
+  .version(version)
+  .option("--debug", "print diagnostic details to stderr (never secrets)", false)
+  .showHelpAfterError("(run with --help for usage)");
+
+program
+  .command("configure")
+  .description("set up an IAM Identity Center profile in ~/.aws/config (like `aws configure sso`)")
+  .option("--profile <name>", "profile name to write (default: <role>-<account>)")
+  .option("--sso-session <name>", "sso-session name")
+  .option("--start-url <url>", "SSO start URL, e.g. https://my-org.awsapps.com/start")
+  .option("--sso-region <region>", "region of IAM Identity Center")
+  .option("--scopes <list>", "registration scopes, comma separated", "sso:account:access")
+  .option("--account-id <id>", "AWS account to use")
+  .option("--role-name <name>", "role (permission set) to use")
+  .option("--region <region>", "default region for the profile")
+  .option("--output <format>", "default output format for the profile")
+  .option("--use-device-code", "sign in with the device code flow")
+  .option("--no-browser", "print the sign-in URL instead of opening a browser")
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runConfigure } = await import("./commands/configure.js");
+    await runConfigure(opts, globals(command));
+  });
+
+program
+  .command("login")
+  .description("sign in to IAM Identity Center and cache the token (like `aws sso login`)")
+  .option("--profile <name>", "profile to sign in for (default: $AWS_PROFILE or default)")
+  .option("--sso-session <name>", "sign in to this sso-session directly")
+  .option("--use-device-code", "use the device code flow instead of the browser redirect")
+  .option("--no-browser", "print the sign-in URL instead of opening a browser")
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runLogin } = await import("./commands/login.js");
+    await runLogin(opts, globals(command));
+  });
+
+program
+  .command("credentials")
+  .description("print role credentials for a profile (like `aws configure export-credentials`)")
+  .option("--profile <name>", "profile (default: $AWS_PROFILE or default)")
+  .addOption(
+    new Option("--format <format>", "output format")
+      .choices(["process", "env", "env-no-export", "json"])
+      .default("process"),
+  )
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runCredentials } = await import("./commands/credentials.js");
+    await runCredentials(opts, globals(command));
+  });
+
+program
+  .command("logout")
+  .description("sign out: revoke and delete cached SSO tokens (like `aws sso logout`)")
+  .action(async (_opts: Record<string, unknown>, command: Command) => {
+    const { runLogout } = await import("./commands/logout.js");
+    await runLogout(globals(command));
+  });
+
+program
+  .command("demo")
+  .description(
+    "see the whole flow on this machine with the embedded fake IAM Identity Center (no AWS account)",
+  )
+  .option("--keep", "keep the demo's temporary HOME for inspection")
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runDemo } = await import("./commands/demo.js");
+    await runDemo(opts, globals(command));
+  });
+
+program
+  .command("fake-idc")
+  .description("run the local fake IAM Identity Center (for tests and demos)")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--port <port>", "port (0 = any free port)", "0")
+  .option("--auto-approve", "approve every sign-in at once")
+  .action(async (opts: Record<string, unknown>) => {
+    const { runFakeIdc } = await import("./commands/fake-idc.js");
+    await runFakeIdc(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = reportError(err, { debug: program.opts<{ debug?: boolean }>().debug ?? false });
+}

@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import type { RoleCredentials, RoleIdentity } from "./role-credentials.js";
+
+/**
+ * The AWS CLI's own role-credential cache (`~/.aws/cli/cache/<sha1>.json`, ProviderType
+ * "sso"), shared both ways: what `aws` fetched serves `sso-docker credentials` and the
+ * reverse. It is the one place on disk role credentials may live (mode 0600).
+ */
+export function cliCacheKey(identity: RoleIdentity): string {
+  // botocore SSOCredentialFetcher._create_cache_key: json.dumps(sort_keys, separators=(',',':')).
+  const args: Record<string, string> =
+    identity.sessionName === undefined
+      ? { accountId: identity.accountId, roleName: identity.roleName, startUrl: identity.startUrl }
+      : { accountId: identity.accountId, roleName: identity.roleName, sessionName: identity.sessionName };
+  const json = `{${Object.keys(args)
+    .sort()
+    .map((key) => `${asciiJson(key)}:${asciiJson(args[key] ?? "")}`)
+    .join(",")}}`;
+  return createHash("sha1").update(json, "utf8").digest("hex");
+}
+
+/** Python's json.dumps escapes every non-ASCII character (ensure_ascii). */
+function asciiJson(value: string): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+function formatExpiration(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export async function readCliCachedCredentials(
+  cliCacheDir: string,
+  identity: RoleIdentity,
+): Promise<RoleCredentials | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(cliCacheDir, `${cliCacheKey(identity)}.json`), "utf8");
+  } catch {
+    return undefined;
+  }
+  // A corrupt entry is only a cache miss: the next fetch overwrites it, as the AWS CLI does.
+  try {
+    const parsed = JSON.parse(text) as { ProviderType?: unknown; Credentials?: Record<string, unknown> };
+    const c = parsed.Credentials;
+    if (parsed.ProviderType !== "sso" || !c) return undefined;
+    const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = c;
+    if (
+      typeof AccessKeyId !== "string" ||
+      typeof SecretAccessKey !== "string" ||
+      typeof SessionToken !== "string" ||
+      typeof Expiration !== "string"
+    ) {
+      return undefined;
+    }
+    const expiration = Date.parse(Expiration.replace(/UTC$/, "Z"));
+    if (Number.isNaN(expiration)) return undefined;
+    return {
+      accessKeyId: AccessKeyId,
+      secretAccessKey: SecretAccessKey,
+      sessionToken: SessionToken,
+      expiration,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeCliCachedCredentials(
+  cliCacheDir: string,
+  identity: RoleIdentity,
+  credentials: RoleCredentials,
+): Promise<void> {
+  await mkdir(cliCacheDir, { recursive: true, mode: 0o700 });
+  // Same bytes as botocore's JSONFileCache (json.dumps with default separators).
+  const body = `{"ProviderType": "sso", "Credentials": {"AccessKeyId": ${JSON.stringify(credentials.accessKeyId)}, "SecretAccessKey": ${JSON.stringify(credentials.secretAccessKey)}, "SessionToken": ${JSON.stringify(credentials.sessionToken)}, "Expiration": "${formatExpiration(credentials.expiration)}"}}`;
+  await writeFileAtomic(join(cliCacheDir, `${cliCacheKey(identity)}.json`), body, { mode: 0o600 });
+}

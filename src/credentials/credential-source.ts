@@ -1,0 +1,82 @@
+import { getAccessToken } from "../auth/access-token.js";
+import { createPortalClient, portalOrigin } from "../auth/sso-clients.js";
+import { toServiceError } from "../auth/service-errors.js";
+import type { Deps } from "../runtime/deps.js";
+import { readCliCachedCredentials, writeCliCachedCredentials } from "./cli-credential-cache.js";
+import { getRoleCredentials } from "./portal.js";
+import type { ResolvedProfile } from "./resolve-profile.js";
+import type { RoleCredentials } from "./role-credentials.js";
+import { identityKey } from "./role-credentials.js";
+import { SingleFlightCache } from "./single-flight-cache.js";
+
+export interface CredentialSourceOptions {
+  /**
+   * Credentials with less than this left are fetched anew. The AWS CLI's own window is
+   * 15 minutes; the agent passes a policy that suits short test lifetimes too.
+   */
+  minValidityMs?: (credentials: RoleCredentials) => number;
+  /** Share role credentials with the AWS CLI's ~/.aws/cli/cache (default true). */
+  useCliCache?: boolean;
+}
+
+const CLI_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Role credentials per (session, account, role): memory first, then the AWS CLI's cache,
+ * then one GetRoleCredentials shared by every concurrent caller.
+ */
+export class CredentialSource {
+  private readonly cache: SingleFlightCache<RoleCredentials>;
+  private readonly minValidity: (credentials: RoleCredentials) => number;
+  private readonly useCliCache: boolean;
+
+  constructor(
+    private readonly deps: Deps,
+    options: CredentialSourceOptions = {},
+  ) {
+    this.minValidity = options.minValidityMs ?? (() => CLI_WINDOW_MS);
+    this.useCliCache = options.useCliCache ?? true;
+    this.cache = new SingleFlightCache((c) => c.expiration - deps.clock.now() > this.minValidity(c));
+  }
+
+  async get(resolved: ResolvedProfile): Promise<RoleCredentials> {
+    return this.cache.get(identityKey(resolved.identity), () => this.fetch(resolved));
+  }
+
+  /** Forget what is cached for this role, e.g. after logout. */
+  forget(resolved: ResolvedProfile): void {
+    this.cache.delete(identityKey(resolved.identity));
+  }
+
+  private async fetch(resolved: ResolvedProfile): Promise<RoleCredentials> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    if (this.useCliCache) {
+      const cached = await readCliCachedCredentials(deps.paths.cliCacheDir, resolved.identity);
+      if (cached && cached.expiration - now > this.minValidity(cached)) return cached;
+    }
+    const { session, identity, endpoints } = resolved;
+    const token = await getAccessToken(deps, session, endpoints.oidc);
+    const client = await createPortalClient(session.ssoRegion, endpoints.portal);
+    try {
+      const credentials = await getRoleCredentials(client, {
+        accessToken: token.accessToken,
+        accountId: identity.accountId,
+        roleName: identity.roleName,
+      });
+      deps.logger.debug(
+        `GetRoleCredentials ${identity.roleName}@${identity.accountId} for profile ${session.profileName}`,
+      );
+      if (this.useCliCache) await writeCliCachedCredentials(deps.paths.cliCacheDir, identity, credentials);
+      return credentials;
+    } catch (err) {
+      throw toServiceError(err, {
+        operation: "GetRoleCredentials",
+        profileName: session.profileName,
+        endpoint: portalOrigin(session.ssoRegion, endpoints.portal),
+      });
+    } finally {
+      client.destroy();
+    }
+  }
+}
