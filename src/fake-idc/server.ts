@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { systemClock } from "../runtime/clock.js";
+import { browserRoutes } from "./browser-routes.js";
+import type { RouteContext, RouteTable } from "./context.js";
+import { FailureQueue } from "./failures.js";
+import { jsonReply, readRequest, type FakeRequest, type Reply } from "./http.js";
+import { oidcRoutes } from "./oidc-routes.js";
+import { portalRoutes } from "./portal-routes.js";
+import { RequestLog, redactQuery } from "./request-log.js";
+import { RoleCredentialStore } from "./role-credentials.js";
+import { IdentityState } from "./state.js";
+import { stsRoutes } from "./sts-routes.js";
+import {
+  DEFAULT_ACCOUNTS,
+  DEFAULT_LIFETIMES,
+  type AuthorizeOutcome,
+  type DeviceAuthorizationEvent,
+  type FailureSpec,
+  type FakeAccount,
+  type FakeIdcOptions,
+  type IssuedCredential,
+  type Lifetimes,
+  type RequestFilter,
+  type RequestLogEntry,
+  type SeededSession,
+} from "./types.js";
+
+export interface FakeIdc extends AsyncDisposable {
+  /** One origin for SSO OIDC, the SSO portal and STS, e.g. http://127.0.0.1:41234. */
+  readonly url: string;
+  /** A start URL served by the fake (any start URL is accepted). */
+  readonly startUrl: string;
+  readonly accounts: readonly FakeAccount[];
+  /** AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_STS, all pointing at `url`. */
+  endpointEnv(): Record<string, string>;
+
+  /** Approve or deny a pending device code as the user would; throws for an unknown or expired code. */
+  approveDevice(userCode: string): void;
+  denyDevice(userCode: string): void;
+  /** Resolves with each StartDeviceAuthorization once, oldest first, waiting for the next if none is queued. */
+  nextDeviceAuthorization(): Promise<DeviceAuthorizationEvent>;
+  setAuthorizeOutcome(outcome: AuthorizeOutcome): void;
+  setAutoApprove(on: boolean): void;
+
+  readonly lifetimes: Readonly<Lifetimes>;
+  /** Applies to tokens, codes and credentials issued afterwards. */
+  setLifetimes(lifetimes: Partial<Lifetimes>): void;
+  failNext(failure: FailureSpec): void;
+  /** Access tokens stop working; refresh tokens still do. */
+  expireAccessTokens(): void;
+  /** Every session ends (access and refresh tokens); only a new login helps. */
+  revokeAllSessions(): void;
+  /** Every issued role credential is expired from now on. */
+  expireRoleCredentials(): void;
+  /** A logged-in session without the browser dance, for seeding token caches. */
+  createSession(options?: { scopes?: string[] }): SeededSession;
+
+  readonly requests: readonly RequestLogEntry[];
+  count(path: string, where?: RequestFilter): number;
+  clearRequests(): void;
+  issuedCredentials(): IssuedCredential[];
+
+  close(): Promise<void>;
+}
+
+function originFor(host: string, port: number): string {
+  const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+}
+
+const ROUTES: RouteTable = { ...oidcRoutes, ...browserRoutes, ...portalRoutes, ...stsRoutes };
+
+function notFound(req: FakeRequest): Reply {
+  return {
+    ...jsonReply(
+      404,
+      { message: `No route for ${req.method} ${req.path}` },
+      { "x-amzn-ErrorType": "UnknownOperationException" },
+    ),
+    errorType: "UnknownOperationException",
+  };
+}
+
+export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeIdc> {
+  const clock = options.clock ?? systemClock;
+  const lifetimes: Lifetimes = { ...DEFAULT_LIFETIMES, ...options.lifetimes };
+  const identity = new IdentityState(clock, lifetimes);
+  const credentials = new RoleCredentialStore(clock, lifetimes);
+  const log = new RequestLog(options.onRequest);
+  const failures = new FailureQueue();
+  const accounts = options.accounts ?? DEFAULT_ACCOUNTS;
+  const ctx: RouteContext = {
+    url: "",
+    identity,
+    credentials,
+    accounts,
+    settings: {
+      autoApprove: options.autoApprove ?? false,
+      authorizeOutcome: options.authorizeOutcome ?? "approve",
+      pageSize: options.pageSize ?? 20,
+      userName: options.userName ?? "developer",
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let reply: Reply;
+    let request: FakeRequest | undefined;
+    try {
+      request = await readRequest(req);
+      const route = ROUTES[`${request.method} ${request.path}`];
+      reply = failures.take(request) ?? (route ? route(request, ctx) : notFound(request));
+    } catch {
+      reply = jsonReply(
+        500,
+        { message: "Internal error in the fake" },
+        { "x-amzn-ErrorType": "InternalServerException" },
+      );
+    }
+    res.writeHead(reply.status, reply.headers);
+    res.end(reply.body ?? "");
+    const entry: RequestLogEntry = {
+      method: req.method ?? "GET",
+      path: request?.path ?? "",
+      query: request ? redactQuery(request.query) : {},
+      status: reply.status,
+      at: clock.now(),
+    };
+    if (reply.errorType !== undefined) entry.errorType = reply.errorType;
+    if (reply.operation !== undefined) entry.operation = reply.operation;
+    log.add(entry);
+  }
+
+  const server = createServer((req, res) => void handle(req, res));
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const url = originFor(host, (server.address() as AddressInfo).port);
+  ctx.url = url;
+
+  const decide = (userCode: string, approve: boolean) => {
+    const result = identity.decideDevice(userCode, approve);
+    if (result === "unknown" || result === "expired") throw new Error(`Device user code is ${result}.`);
+  };
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      server.closeAllConnections();
+    });
+    return closed;
+  };
+
+  return {
+    url,
+    startUrl: `${url}/start`,
+    accounts,
+    endpointEnv: () => ({
+      AWS_ENDPOINT_URL_SSO_OIDC: url,
+      AWS_ENDPOINT_URL_SSO: url,
+      AWS_ENDPOINT_URL_STS: url,
+    }),
+    approveDevice: (userCode) => {
+      decide(userCode, true);
+    },
+    denyDevice: (userCode) => {
+      decide(userCode, false);
+    },
+    nextDeviceAuthorization: () => identity.nextDeviceAuthorization(),
+    setAuthorizeOutcome: (outcome) => {
+      ctx.settings.authorizeOutcome = outcome;
+    },
+    setAutoApprove: (on) => {
+      ctx.settings.autoApprove = on;
+    },
+    lifetimes,
+    setLifetimes: (changes) => {
+      Object.assign(lifetimes, changes);
+    },
+    failNext: (failure) => {
+      failures.add(failure);
+    },
+    expireAccessTokens: () => {
+      identity.expireAccessTokens();
+    },
+    revokeAllSessions: () => {
+      identity.revokeAllSessions();
+    },
+    expireRoleCredentials: () => {
+      credentials.expireAll();
+    },
+    createSession: ({ scopes = ["sso:account:access"] } = {}) => {
+      const client = identity.registerClient({
+        clientName: "seeded",
+        scopes,
+        grantTypes: [],
+        redirectUris: [],
+      });
+      const tokens = identity.issueSession(client, scopes);
+      const seeded: SeededSession = {
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        registrationExpiresAt: client.expiresAt,
+        accessToken: tokens.accessToken,
+        expiresAt: clock.now() + tokens.expiresIn * 1000,
+      };
+      if (tokens.refreshToken !== undefined) seeded.refreshToken = tokens.refreshToken;
+      return seeded;
+    },
+    requests: log.entries,
+    count: (path, where) => log.count(path, where),
+    clearRequests: () => {
+      log.clear();
+    },
+    issuedCredentials: () => credentials.list(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
