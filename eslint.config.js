@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist", "node_modules", "coverage", "bench/results", "**/*.mjs", "**/*.cjs", "eslint.config.js"] },
+  {
+    ignores: [
+      "dist",
+      "node_modules",
+      "coverage",
+      "bench/results",
+      "**/*.mjs",
+      "**/*.cjs",
+      "eslint.config.js",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -12,7 +22,10 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/cli/**"], message: "lower layers never import cli/" }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/cli/**"], message: "lower layers never import cli/" }] },
+      ],
     },
   },
   {

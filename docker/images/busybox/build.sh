@@ -1,9 +1,12 @@
 #!/bin/sh
 # Builds a tiny offline test image from Debian's busybox-static: no registry needed.
 # Usage: build.sh [TAG]   (default sso-docker-test/busybox:1). Skips the build if TAG exists.
+#        build.sh --print-tag   print the default tag only
+# Prints the tag on stdout.
 set -eu
+if [ "${1:-}" = --print-tag ]; then echo sso-docker-test/busybox:1; exit 0; fi
 tag=${1:-sso-docker-test/busybox:1}
-if docker image inspect "$tag" >/dev/null 2>&1; then exit 0; fi
+if docker image inspect "$tag" >/dev/null 2>&1; then echo "$tag"; exit 0; fi
 bb=$(command -v busybox || true)
 [ -n "$bb" ] || { echo "busybox not found: apt-get install -y busybox-static" >&2; exit 1; }
 root=$(mktemp -d)
@@ -18,3 +21,4 @@ printf 'root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000:dev:/home/dev:/bin/sh\nno
 printf 'root:x:0:\ndev:x:1000:\nnogroup:x:65534:\n' >"$root/etc/group"
 chown 1000:1000 "$root/home/dev"
 tar -C "$root" -c . | docker import -c 'ENV PATH=/bin:/usr/bin' -c 'CMD ["/bin/sh"]' - "$tag" >/dev/null
+echo "$tag"

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Builds every test image offline if missing and prints one `name=tag` line per image.
+# Idempotent and quick when the images exist; used by .ci/run and test/support/images.ts.
+# Usage: build-test-images.sh [--print-tags]   (--print-tags: compute the tags, build nothing)
+# Building debian-aws needs root (debootstrap); see docker/images/debian-aws/build.sh.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${SSO_DOCKER_TEST_CACHE:-}" ]; then
+  SSO_DOCKER_TEST_CACHE=/var/cache/sso-docker-test
+  mkdir -p "$SSO_DOCKER_TEST_CACHE" 2>/dev/null || SSO_DOCKER_TEST_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/sso-docker-test
+fi
+export SSO_DOCKER_TEST_CACHE
+
+if [ "${1:-}" = --print-tags ]; then
+  echo "busybox=$(sh "$here/images/busybox/build.sh" --print-tag)"
+  echo "debian-aws=$(sh "$here/images/debian-aws/build.sh" --print-tag)"
+  exit 0
+fi
+
+mkdir -p "$SSO_DOCKER_TEST_CACHE"
+# Test files call this in parallel: one builds, the others wait and then find the images.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$SSO_DOCKER_TEST_CACHE/build.lock"
+  flock 9
+fi
+busybox=$(sh "$here/images/busybox/build.sh")
+debian_aws=$(sh "$here/images/debian-aws/build.sh")
+echo "busybox=$busybox"
+echo "debian-aws=$debian_aws"
