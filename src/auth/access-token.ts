@@ -9,6 +9,8 @@ import { describeSession, loginHint } from "./session-ref.js";
 
 /** The AWS CLI refreshes when less than this remains; so do we. */
 export const REFRESH_WINDOW_MS = 15 * 60_000;
+const MIN_REFRESH_INTERVAL_MS = 60_000;
+const lastRefreshAttempt = new Map<string, number>();
 
 export interface AccessToken {
   accessToken: string;
@@ -56,13 +58,18 @@ export async function getAccessToken(
     }
     const expiresAt = parseExpiry(token.expiresAt);
     const refreshable = isRefreshable(token, now);
-    if (expiresAt - now > REFRESH_WINDOW_MS || !refreshable) {
+    // Like botocore, attempt a refresh at most once a minute per process: a token whose
+    // lifetime is shorter than the window would otherwise be refreshed on every call.
+    const lastAttempt = lastRefreshAttempt.get(path);
+    const tooSoon = lastAttempt !== undefined && now - lastAttempt < MIN_REFRESH_INTERVAL_MS;
+    if (expiresAt - now > REFRESH_WINDOW_MS || !refreshable || (tooSoon && expiresAt > now)) {
       if (expiresAt > now) return { accessToken: token.accessToken, expiresAt, refreshable };
       throw new SessionExpiredError(
         `The SSO session associated with profile ${session.profileName} has expired (${describeSession(session)}).`,
         { hint: loginHint(session) },
       );
     }
+    lastRefreshAttempt.set(path, now);
     try {
       const refreshed = await refreshToken(deps, session, token, oidcEndpoint);
       await writeSsoToken(path, refreshed);

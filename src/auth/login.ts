@@ -52,12 +52,13 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
   const path = tokenCachePath(deps.paths.ssoCacheDir, session);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const before = await readSsoToken(path, { profileName: session.profileName }).catch(() => undefined);
-  const lockPath = `${path}.login`;
+  // Its own lock file, apart from the cache lock that refresh and write take on `path`.
+  const loginFile = `${path}.login`;
+  const lockPath = `${loginFile}.lock`;
   let contended = false;
   const release = await lockfile
-    .lock(path, {
+    .lock(loginFile, {
       realpath: false,
-      lockfilePath: lockPath,
       stale: 30_000,
       update: 10_000,
       retries: {
