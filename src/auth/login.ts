@@ -6,6 +6,7 @@ import { LoginError, SsoDockerError } from "../runtime/errors.js";
 import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
 import type { SsoToken } from "../aws-files/token-cache.js";
 import { formatExpiresAt } from "./access-token.js";
+import { parseCacheTimestamp } from "../aws-files/timestamps.js";
 import { localBrowserAvailable, openInBrowser } from "./browser.js";
 import type { DevicePrompt } from "./device-flow.js";
 import { runDeviceFlow } from "./device-flow.js";
@@ -80,12 +81,12 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
     if (
       current &&
       before?.accessToken !== current.accessToken &&
-      Date.parse(current.expiresAt) > deps.clock.now()
+      (parseCacheTimestamp(current.expiresAt) ?? 0) > deps.clock.now()
     ) {
       contended = true;
     }
     if (contended && current) {
-      return { expiresAt: Date.parse(current.expiresAt), flow: "device", reused: true };
+      return { expiresAt: (parseCacheTimestamp(current.expiresAt) ?? 0), flow: "device", reused: true };
     }
     return await loginLocked(deps, session, options, path);
   } finally {
