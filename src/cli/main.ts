@@ -28,6 +28,7 @@ const program = new Command("sso-docker")
   )
   .version(version)
   .option("--debug", "print diagnostic details to stderr (never secrets)", false)
+  .enablePositionalOptions()
   .showHelpAfterError("(run with --help for usage)");
 
 program
@@ -81,6 +82,24 @@ program
   .action(async (_opts: Record<string, unknown>, command: Command) => {
     const { runLogout } = await import("./commands/logout.js");
     await runLogout(globals(command));
+  });
+
+program
+  .command("run")
+  .description("`docker run` with AWS credentials inside, kept fresh (all docker run options pass through)")
+  .usage("[--profile NAME]... [docker run options] IMAGE [COMMAND] [ARG...]")
+  .helpOption("-h, --help", "show this help (docker's own options: docker run --help)")
+  .addHelpText(
+    "after",
+    "\nEvery docker run option passes through untouched. --profile may be repeated; the first is the default profile.\nExample: sso-docker run --profile dev --rm -it my-image aws sts get-caller-identity",
+  )
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .passThroughOptions()
+  .argument("[args...]")
+  .action(async (argv: string[], _opts: Record<string, unknown>, command: Command) => {
+    const { runRun } = await import("./commands/run.js");
+    await runRun(argv, globals(command));
   });
 
 program

@@ -59,11 +59,14 @@ export class CredentialSource {
     const token = await getAccessToken(deps, session, endpoints.oidc);
     const client = await createPortalClient(session.ssoRegion, endpoints.portal);
     try {
-      const credentials = await getRoleCredentials(client, {
-        accessToken: token.accessToken,
-        accountId: identity.accountId,
-        roleName: identity.roleName,
-      });
+      const credentials = {
+        ...(await getRoleCredentials(client, {
+          accessToken: token.accessToken,
+          accountId: identity.accountId,
+          roleName: identity.roleName,
+        })),
+        issuedAt: now,
+      };
       deps.logger.debug(
         `GetRoleCredentials ${identity.roleName}@${identity.accountId} for profile ${session.profileName}`,
       );

@@ -5,6 +5,8 @@ export interface RoleCredentials {
   sessionToken: string;
   /** Epoch ms. */
   expiration: number;
+  /** Epoch ms when fetched, when known (not for credentials read from the AWS CLI's cache). */
+  issuedAt?: number;
 }
 
 /** Which role a set of credentials is for: one cache entry and one fetch per identity. */
