@@ -7,6 +7,68 @@ import { startFakeIdc } from "../../fake-idc/index.js";
 import type { GlobalOptions } from "../main.js";
 
 const CLI = fileURLToPath(new URL("../main.js", import.meta.url));
+const IMAGES = fileURLToPath(new URL("../../../docker/build-test-images.sh", import.meta.url));
+const BUSYBOX = fileURLToPath(new URL("../../../docker/images/busybox/build.sh", import.meta.url));
+
+async function imageExists(tag: string): Promise<boolean> {
+  return (await execa("docker", ["image", "inspect", tag], { reject: false })).exitCode === 0;
+}
+
+/** `sso-docker run` against the local engine: the real AWS CLI if its test image is built, else busybox. */
+async function runContainerPart(
+  run: (args: string[]) => Promise<void>,
+  say: (text: string) => void,
+  port: string,
+): Promise<void> {
+  if ((await execa("docker", ["info"], { reject: false })).exitCode !== 0) {
+    say(
+      "\nNo Docker engine is reachable, so the container part is skipped (start dockerd, or run `bash .ci/run` once).",
+    );
+    return;
+  }
+  const tags = Object.fromEntries(
+    (await execa("sh", [IMAGES, "--print-tags"])).stdout
+      .split("\n")
+      .map((line) => line.split("=") as [string, string]),
+  );
+  const debianAws = tags["debian-aws"];
+  if (debianAws && (await imageExists(debianAws))) {
+    say("\nA container with the real AWS CLI calls STS (the fake checks the SigV4 signature):");
+    await run([
+      "run",
+      "--profile",
+      "demo",
+      "--rm",
+      "--add-host",
+      "host.docker.internal:host-gateway",
+      debianAws,
+      "aws",
+      "sts",
+      "get-caller-identity",
+      "--endpoint-url",
+      `http://host.docker.internal:${port}`,
+    ]);
+    return;
+  }
+  const busybox = (await execa("sh", [BUSYBOX], { reject: false })).stdout.trim();
+  if (!busybox) {
+    say(
+      "\nNo test image could be built here (apt-get install busybox-static), so the container part is skipped.",
+    );
+    return;
+  }
+  say("\nA container sees the profile and its credential_process (secret masked here):");
+  await run([
+    "run",
+    "--profile",
+    "demo",
+    "--rm",
+    busybox,
+    "sh",
+    "-c",
+    'cat $AWS_CONFIG_FILE; /bin/sh /etc/sso-docker/credential-process /run/sso-docker/demo.json | sed -E \'s/("(SecretAccessKey|SessionToken)": ")[^"]*/\\1…/\'',
+  ]);
+}
 
 /**
  * The whole flow on the embedded default: a local fake IAM Identity Center that approves
@@ -15,7 +77,8 @@ const CLI = fileURLToPath(new URL("../main.js", import.meta.url));
  */
 export async function runDemo(flags: { keep?: boolean }, globals: GlobalOptions): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), "sso-docker-demo-"));
-  await using idc = await startFakeIdc({ autoApprove: true });
+  // 0.0.0.0 so the demo container can reach it through host.docker.internal.
+  await using idc = await startFakeIdc({ autoApprove: true, host: "0.0.0.0" });
   const env = {
     HOME: home,
     AWS_CONFIG_FILE: join(home, ".aws", "config"),
@@ -58,6 +121,7 @@ export async function runDemo(flags: { keep?: boolean }, globals: GlobalOptions)
       "--no-browser",
     ]);
     await run(["credentials", "--profile", "demo"]);
+    await runContainerPart(run, say, new URL(idc.url).port);
     say(`\nThe demo's ~/.aws/config:\n`);
     const { readFile } = await import("node:fs/promises");
     say(await readFile(env.AWS_CONFIG_FILE, "utf8"));
