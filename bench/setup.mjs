@@ -1,0 +1,48 @@
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { startFakeIdc } from "../dist/fake-idc/index.js";
+
+export const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+
+/** A fake IAM Identity Center and a HOME signed in to profile `dev`; `close()` removes both. */
+export async function signedInHome(fakeOptions = {}) {
+  const idc = await startFakeIdc({ autoApprove: true, ...fakeOptions });
+  const home = await mkdtemp(join(tmpdir(), "sso-docker-bench-"));
+  await mkdir(join(home, ".aws"), { recursive: true });
+  await writeFile(
+    join(home, ".aws", "config"),
+    `[profile dev]\nsso_session = my-sso\nsso_account_id = 111111111111\nsso_role_name = AdministratorAccess\nregion = us-east-1\n\n[sso-session my-sso]\nsso_start_url = ${idc.startUrl}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n`,
+  );
+  const env = {
+    HOME: home,
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    AWS_PAGER: "",
+    AWS_EC2_METADATA_DISABLED: "true",
+    ...idc.endpointEnv(),
+  };
+  await execa(process.execPath, [CLI, "login", "--profile", "dev", "--use-device-code", "--no-browser"], { env, extendEnv: false });
+  return {
+    idc,
+    home,
+    env,
+    close: async () => {
+      await idc.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Wall time of one command, in ms. */
+export async function timeCommand(file, args, options) {
+  const start = process.hrtime.bigint();
+  const result = await execa(file, args, options);
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, result };
+}
+
+export async function busyboxImage() {
+  const script = fileURLToPath(new URL("../docker/images/busybox/build.sh", import.meta.url));
+  return (await execa("sh", [script])).stdout.trim();
+}
