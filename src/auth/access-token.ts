@@ -56,6 +56,13 @@ export async function getAccessToken(
         },
       );
     }
+    if (token.startUrl !== session.startUrl) {
+      // A token for another start URL under the same session name (the session was re-pointed).
+      throw new SessionExpiredError(
+        `The cached SSO login for profile ${session.profileName} is for ${token.startUrl}, not ${session.startUrl}.`,
+        { hint: loginHint(session) },
+      );
+    }
     const expiresAt = parseExpiry(token.expiresAt);
     const refreshable = isRefreshable(token, now);
     // Like botocore, attempt a refresh at most once a minute per process: a token whose

@@ -118,7 +118,8 @@ export function parseAwsConfig(text: string, file: string): AwsConfig {
     throw new ConfigError(
       `The AWS config file ${file} cannot be parsed: line ${error.line} ${error.problem}.`,
       {
-        hint: `Fix line ${error.line} of ${file}, or run: sso-docker configure`,
+        // Configure reads the file too and would stop at the same line: only a fresh file helps it.
+        hint: `Fix line ${error.line} of ${file} in a text editor, or move the file aside and run: sso-docker configure`,
       },
     );
   }

@@ -4,7 +4,9 @@
  */
 export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error("interrupted"));
+  const onSignal = () => {
+    controller.abort(new Error("interrupted"));
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {

@@ -29,7 +29,13 @@ const program = new Command("sso-docker")
   .version(version)
   .option("--debug", "print diagnostic details to stderr (never secrets)", false)
   .enablePositionalOptions()
-  .showHelpAfterError("(run with --help for usage)");
+  // Usage errors read like every other error: one `sso-docker: …` line, then a `next:` line
+  // (set per command below). Commander's "(Did you mean …?)" joins the first line.
+  .configureOutput({
+    outputError: (text, write) => {
+      write(text.replace(/^error: /, "sso-docker: ").replace(/\n(?=\(Did you mean)/, " "));
+    },
+  });
 
 program
   .command("configure")
@@ -78,7 +84,9 @@ program
 
 program
   .command("logout")
-  .description("sign out: revoke and delete cached SSO tokens (like `aws sso logout`)")
+  .description(
+    "sign out: revoke and delete cached SSO tokens (like `aws sso logout`) and remove credentials from containers",
+  )
   .action(async (_opts: Record<string, unknown>, command: Command) => {
     const { runLogout } = await import("./commands/logout.js");
     await runLogout(globals(command));
@@ -100,6 +108,42 @@ program
   .action(async (argv: string[], _opts: Record<string, unknown>, command: Command) => {
     const { runRun } = await import("./commands/run.js");
     await runRun(argv, globals(command));
+  });
+
+const agent = program
+  .command("agent")
+  .description("keep every participating container supplied with fresh credentials, following Docker events")
+  .option("--detach", "run in the background (log in ~/.sso-docker or $XDG_STATE_HOME/sso-docker)")
+  .option(
+    "--context <name>",
+    "Docker context to follow (default: DOCKER_HOST, DOCKER_CONTEXT, current context)",
+  )
+  .option("--no-browser", "only log the sign-in URL when the session needs a new login")
+  .option("--use-device-code", "sign in with the device code flow when the session needs a new login")
+  .addOption(new Option("--detached-child").hideHelp())
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runAgent } = await import("./commands/agent.js");
+    await runAgent(opts, globals(command));
+  });
+
+agent
+  .command("stop")
+  .description("stop the background agent for this Docker engine")
+  .option("--context <name>", "Docker context whose agent to stop")
+  .action(async (_opts: Record<string, unknown>, command: Command) => {
+    const { runAgentStop } = await import("./commands/agent.js");
+    // --context may have been parsed by `agent` (before `stop`) or by `stop` itself.
+    await runAgentStop(command.optsWithGlobals<{ context?: string }>(), globals(command));
+  });
+
+program
+  .command("status")
+  .description("show SSO sessions, the agent and the containers it keeps supplied")
+  .option("--json", "machine-readable output")
+  .option("--context <name>", "Docker context whose agent to show")
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runStatus } = await import("./commands/status.js");
+    await runStatus(opts, globals(command));
   });
 
 program
@@ -124,8 +168,18 @@ program
     await runFakeIdc(opts);
   });
 
+for (const command of [program, ...program.commands]) {
+  command.showHelpAfterError(`  next: sso-docker ${command === program ? "" : `${command.name()} `}--help`);
+  // Positional options (needed so `run` passes docker's flags through) would otherwise make
+  // `sso-docker credentials --debug` an error; `run` takes it before the subcommand only.
+  if (command !== program && command.name() !== "run") {
+    command.option("--debug", "print diagnostic details to stderr (never secrets)");
+  }
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.exitCode = reportError(err, { debug: program.opts<{ debug?: boolean }>().debug ?? false });
+  const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes("--debug");
+  process.exitCode = reportError(err, { debug });
 }

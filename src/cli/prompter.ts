@@ -20,19 +20,44 @@ export interface Prompter {
 
 export async function createPrompter(interactive: boolean): Promise<Prompter> {
   if (!interactive) {
-    const missing = (flag: string, message: string): never => {
-      throw new ConfigError(`${message.replace(/:$/, "")} is needed and there is no terminal to ask on.`, {
-        hint: `pass --${flag}`,
-      });
+    const missing = (flag: string, message: string, choices?: readonly string[]): never => {
+      const among = choices ? ` (one of: ${choices.join(", ")})` : "";
+      throw new ConfigError(
+        `${message.replace(/:$/, "")}${among} is needed and there is no terminal to ask on.`,
+        {
+          hint: `pass --${flag}`,
+        },
+      );
     };
+    // A throw inside the executor becomes the rejection, as in an async function.
+    const settle = <T>(answer: () => T) =>
+      new Promise<T>((resolve) => {
+        resolve(answer());
+      });
     return {
-      interactive,
-      text: async ({ message, flag, initial }) => (initial !== undefined ? initial : missing(flag, message)),
-      select: async ({ message, flag, choices }) => {
-        const [only] = choices;
-        if (choices.length === 1 && only) return only.value;
-        return missing(flag, `${message} (one of: ${choices.map((c) => c.value).join(", ")})`);
-      },
+      // isTTY is undefined, not false, off a terminal.
+      interactive: false,
+      text: ({ message, flag, initial, validate }) =>
+        settle(() => {
+          if (initial === undefined) return missing(flag, message);
+          // A flag's value gets the same check an answer typed at the prompt would.
+          const problem = validate?.(initial);
+          if (problem !== undefined)
+            throw new ConfigError(`--${flag} ${JSON.stringify(initial)}: ${problem}.`, {
+              hint: `pass a valid --${flag}`,
+            });
+          return initial;
+        }),
+      select: ({ message, flag, choices }) =>
+        settle(() => {
+          const [only] = choices;
+          if (choices.length === 1 && only) return only.value;
+          return missing(
+            flag,
+            message,
+            choices.map((c) => c.value),
+          );
+        }),
     };
   }
   const clack = await import("@clack/prompts");

@@ -6,10 +6,11 @@ import { toServiceError } from "../../auth/service-errors.js";
 import { loadAwsConfig } from "../../aws-files/config-read.js";
 import { updateAwsConfig } from "../../aws-files/config-write.js";
 import { resolveSsoEndpoints } from "../../aws-files/endpoints.js";
+import { SECTION_NAME } from "../../aws-files/ini-syntax.js";
 import { parseRegistrationScopes, resolveSsoSession } from "../../aws-files/profiles.js";
 import { listAllAccounts, listAllRoles } from "../../credentials/portal.js";
 import { createDeps } from "../../runtime/deps.js";
-import { ProfileError, SessionExpiredError } from "../../runtime/errors.js";
+import { ConfigError, ProfileError, SessionExpiredError, SsoDockerError } from "../../runtime/errors.js";
 import type { GlobalOptions } from "../main.js";
 import { createLoginUi } from "../login-ui.js";
 import { withInterrupt } from "../interrupt.js";
@@ -31,21 +32,33 @@ interface ConfigureFlags {
 
 const required = (what: string) => (value: string) =>
   value.trim() === "" ? `${what} is required` : undefined;
+const validName = (what: string) => (value: string) =>
+  value.trim() === ""
+    ? `${what} is required`
+    : SECTION_NAME.test(value)
+      ? undefined
+      : `${what} may only use letters, digits and - _ @ + . % : /`;
 const validUrl = (value: string) =>
   /^https?:\/\/\S+$/.test(value.trim()) ? undefined : "enter a URL such as https://my-org.awsapps.com/start";
 
 /** `aws configure sso`: session, sign-in, account and role choice, then the two sections. */
 export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
-  const ask = await createPrompter(Boolean(process.stdin.isTTY && process.stderr.isTTY));
+  const ask = await createPrompter(process.stdin.isTTY && process.stderr.isTTY);
   const file = deps.paths.configFile;
   const config = await loadAwsConfig(file);
 
+  const profileProblem = flags.profile === undefined ? undefined : validName("A profile name")(flags.profile);
+  if (profileProblem !== undefined) {
+    throw new ConfigError(`--profile ${JSON.stringify(flags.profile)}: ${profileProblem}.`, {
+      hint: "pass a valid --profile",
+    });
+  }
   const sessionName = await ask.text({
     message: "SSO session name:",
     flag: "sso-session",
     initial: flags.ssoSession,
-    validate: required("A session name"),
+    validate: validName("A session name"),
   });
   const existing = config.ssoSessions[sessionName] ? resolveSsoSession(config, sessionName, file) : undefined;
   const startUrl = await ask.text({
@@ -73,15 +86,6 @@ export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions
     profileName: flags.profile ?? sessionName,
     namedBySession: true,
   };
-  // The session section goes in first, so `sso-docker login --sso-session` works even if the
-  // person stops at the account choice.
-  await updateAwsConfig(file, [
-    {
-      type: "sso-session",
-      name: sessionName,
-      values: { sso_start_url: startUrl, sso_region: ssoRegion, sso_registration_scopes: scopes.join(",") },
-    },
-  ]);
   const endpoints = resolveSsoEndpoints({ env: deps.env, config, profileName: flags.profile ?? "default" });
 
   let token;
@@ -145,6 +149,7 @@ export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions
           label: `${a.accountName || a.accountId}, ${a.emailAddress} (${a.accountId})`,
         })),
       }));
+    context.operation = "ListAccountRoles";
     const roles = await listAllRoles(portal, token.accessToken, accountId);
     if (flags.roleName && !roles.includes(flags.roleName)) {
       throw new ProfileError(
@@ -167,7 +172,8 @@ export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions
         choices: roles.map((r) => ({ value: r, label: r })),
       }));
   } catch (err) {
-    if (err instanceof ProfileError) throw err;
+    // Our own errors (an unknown account, a question with no terminal) pass through as they are.
+    if (err instanceof SsoDockerError) throw err;
     throw toServiceError(err, context);
   } finally {
     portal.destroy();
@@ -185,9 +191,21 @@ export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions
       : undefined);
   const profileName =
     flags.profile ??
-    (await ask.text({ message: "Profile name:", flag: "profile", initial: `${roleName}-${accountId}` }));
+    (await ask.text({
+      message: "Profile name:",
+      flag: "profile",
+      initial: `${roleName}-${accountId}`,
+      validate: validName("A profile name"),
+    }));
 
+  // Both sections in one write, at the end: a failed or cancelled configure leaves the file as
+  // it was (the sign-in is cached, so running it again does not ask to sign in again).
   await updateAwsConfig(file, [
+    {
+      type: "sso-session",
+      name: sessionName,
+      values: { sso_start_url: startUrl, sso_region: ssoRegion, sso_registration_scopes: scopes.join(",") },
+    },
     {
       type: "profile",
       name: profileName,

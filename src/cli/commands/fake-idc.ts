@@ -18,7 +18,9 @@ export async function runFakeIdc(flags: {
       `Device sign-ins are approved at ${idc.url}/device (Ctrl-C to stop).\n`,
   );
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      resolve();
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
