@@ -1,0 +1,30 @@
+/**
+ * The `credential_process` helper installed at /etc/sso-docker/credential-process. POSIX sh
+ * (dash, busybox ash): the SDKs run it as `/bin/sh <helper> '<abs path of NAME.json>'`.
+ *
+ * It waits for the JSON to exist so a process started with the container does not fail in
+ * the race with the first push; the push replaces the file with `mv`, so `cat` reads a
+ * whole old or whole new file, never a partial one.
+ */
+export const HELPER_SCRIPT = [
+  "#!/bin/sh",
+  "# sso-docker: prints the credentials the host pushed for one profile (credential_process).",
+  "f=$1; d=${f%/*}; p=${f##*/}; p=${p%.json}",
+  "w=${SSO_DOCKER_WAIT_SECONDS:-15}",
+  "case $w in ''|*[!0-9]*) w=15 ;; esac",
+  "n=$((w * 5))",
+  'while [ ! -f "$f" ]; do',
+  '  if [ -d "$d" ] && [ ! -x "$d" ]; then',
+  '    echo "sso-docker: the credentials for profile $p belong to another user in this container" >&2',
+  "    exit 1",
+  "  fi",
+  '  if [ "$n" -le 0 ]; then',
+  '    echo "sso-docker: no credentials for profile $p in this container yet — is \\`sso-docker agent\\` running on the host?" >&2',
+  "    exit 1",
+  "  fi",
+  "  # 0.2 s polls; a sleep without fractions falls back to whole seconds.",
+  "  if sleep 0.2 2>/dev/null; then n=$((n - 1)); else sleep 1; n=$((n - 5)); fi",
+  "done",
+  'exec cat -- "$f"',
+  "",
+].join("\n");

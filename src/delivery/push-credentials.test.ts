@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import type { ContainerDetails, DockerEngine, ExecRequest, ExecResult } from "../docker/engine.js";
+import { DockerError, ProfileError } from "../runtime/errors.js";
+import type { DeliveryProfile } from "./profile-files.js";
+import { pushCredentials } from "./push-credentials.js";
+
+// Unit level, with a fake engine: what is sent and how script outcomes read. The real-engine
+// behaviour is in test/delivery*.test.ts.
+const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN==";
+const dev: DeliveryProfile = {
+  name: "dev",
+  credentials: {
+    accessKeyId: "ASIAEXAMPLE",
+    secretAccessKey: SECRET,
+    sessionToken: TOKEN,
+    expiration: new Date(),
+  },
+};
+
+function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails {
+  return {
+    id: "c0ffee",
+    name: "web",
+    image: "img",
+    user: "dev",
+    env: {},
+    labels: {},
+    running: true,
+    paused: false,
+    ipcMode: "private",
+    tmpfsTargets: ["/run/sso-docker/"],
+    ...overrides,
+  };
+}
+
+function fakeEngine(result: ExecResult): DockerEngine & { requests: ExecRequest[] } {
+  const requests: ExecRequest[] = [];
+  const unused = () => Promise.reject(new Error("not used"));
+  return {
+    host: "unix:///fake.sock",
+    requests,
+    ping: unused,
+    inspectContainer: unused,
+    listContainers: unused,
+    putArchive: unused,
+    events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
+    exec: (_id, request) => {
+      requests.push(request);
+      return Promise.resolve(result);
+    },
+  };
+}
+
+const ok = { exitCode: 0, stdout: "user 1000 1000\n", stderr: "" };
+
+describe("pushCredentials (fake engine)", () => {
+  it("runs one root /bin/sh -s whose stdin alone carries the secrets", async () => {
+    const engine = fakeEngine(ok);
+    const result = await pushCredentials(engine, container(), [dev]);
+    expect(result).toEqual({
+      containerId: "c0ffee",
+      containerName: "web",
+      secretDir: "/run/sso-docker",
+      uid: 1000,
+      gid: 1000,
+      profiles: ["dev"],
+      warnings: [],
+    });
+    const [request] = engine.requests;
+    expect(engine.requests).toHaveLength(1);
+    expect(request?.cmd).toEqual(["/bin/sh", "-s"]);
+    expect(request?.user).toBe("0:0");
+    expect(request?.env).toBeUndefined();
+    expect(String(request?.stdin)).toContain(SECRET);
+    expect(String(request?.stdin)).toMatch(/^U='dev'$/m);
+    expect(String(request?.stdin)).toContain("ln -s '/etc/sso-docker/config'");
+  });
+
+  it("skips the ~/.aws/config link when AWS_CONFIG_FILE is set, and warns if it points elsewhere", async () => {
+    const engine = fakeEngine({
+      ...ok,
+      stdout: "warn aws-config-exists /home/dev/.aws/config\nuser 1000 1000\n",
+    });
+    const result = await pushCredentials(
+      engine,
+      container({ env: { AWS_CONFIG_FILE: "/work/aws.cfg" } }),
+      [dev],
+      {
+        user: "root",
+      },
+    );
+    expect(String(engine.requests[0]?.stdin)).not.toContain("ln -s");
+    expect(String(engine.requests[0]?.stdin)).toMatch(/^U='root'$/m);
+    expect(result.warnings).toEqual([
+      "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /etc/sso-docker/config.",
+      expect.stringContaining("has its own /home/dev/.aws/config, left alone"),
+    ]);
+  });
+
+  it("turns script exit codes into messages naming the container, never echoing a secret", async () => {
+    const cases: [ExecResult, RegExp][] = [
+      [
+        { exitCode: 11, stdout: "", stderr: "sso-docker: /run/sso-docker is not a tmpfs mount\n" },
+        /web has no tmpfs/,
+      ],
+      [
+        { exitCode: 10, stdout: "", stderr: "sso-docker: user dev is not in /etc/passwd\n" },
+        /user "dev" of container web/,
+      ],
+      [
+        { exitCode: 126, stdout: "OCI runtime exec failed: stat /bin/sh", stderr: "" },
+        /web has no POSIX shell/,
+      ],
+      [
+        { exitCode: 2, stdout: "", stderr: `sh: syntax error near '${SECRET}' ${TOKEN}` },
+        /web failed \(exit 2\)/,
+      ],
+    ];
+    for (const [result, message] of cases) {
+      const error = (await pushCredentials(fakeEngine(result), container(), [dev]).catch(
+        (e: unknown) => e,
+      )) as DockerError;
+      expect(error).toBeInstanceOf(DockerError);
+      expect(error.message).toMatch(message);
+      expect(`${error.message} ${error.hint ?? ""}`).not.toMatch(/EXAMPLEKEY|EXAMPLETOKEN/);
+    }
+  });
+
+  it("refuses without an exec: paused, no profiles, a profile twice", async () => {
+    const engine = fakeEngine(ok);
+    await expect(pushCredentials(engine, container({ paused: true }), [dev])).rejects.toThrow(
+      "Container web is paused.",
+    );
+    await expect(pushCredentials(engine, container(), [])).rejects.toThrow(ProfileError);
+    await expect(pushCredentials(engine, container(), [dev, dev])).rejects.toThrow(/listed twice/);
+    expect(engine.requests).toHaveLength(0);
+  });
+});

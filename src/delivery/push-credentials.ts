@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
+import { DockerError, ProfileError } from "../runtime/errors.js";
+import { CONFIG_PATH, CREDENTIALS_FILE_NAME, STATIC_DIR, TMPFS_SECRET_DIR } from "./paths.js";
+import {
+  encodeProfileFileName,
+  renderCredentialProcessJson,
+  renderCredentialsFile,
+  type DeliveryProfile,
+} from "./profile-files.js";
+import { buildPushScript, PushExit } from "./push-script.js";
+import { chooseSecretDir } from "./secret-dir.js";
+import { renderStaticFiles } from "./static-files.js";
+
+export interface PushOptions {
+  /** Owner of the files instead of the container's `Config.User` (Dev Containers `remoteUser`). */
+  user?: string;
+  signal?: AbortSignal;
+}
+
+export interface PushResult {
+  containerId: string;
+  containerName: string;
+  secretDir: string;
+  uid: number;
+  gid: number;
+  profiles: string[];
+  /** Things the user should know that did not stop the push, as sentences. */
+  warnings: string[];
+}
+
+/** The shell and exec commands a push runs: `docker exec -i -u 0 C /bin/sh -s`. */
+export const PUSH_COMMAND = ["/bin/sh", "-s"] as const;
+
+/**
+ * Writes the profiles' credentials into the container's tmpfs secret dir, owned by its user,
+ * replacing each file atomically, and refreshes /etc/sso-docker — in one exec. Pass the
+ * container's details when you already have them to skip an inspect.
+ */
+export async function pushCredentials(
+  engine: DockerEngine,
+  container: string | ContainerDetails,
+  profiles: readonly DeliveryProfile[],
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
+  checkProfiles(profiles, details.name);
+  assertRunning(details);
+  const secret = chooseSecretDir(details);
+  const secretFiles = [
+    ...profiles.map((p) => ({
+      name: encodeProfileFileName(p.name),
+      content: renderCredentialProcessJson(p),
+    })),
+    { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
+  ];
+  const warnings: string[] = [];
+  const configured = details.env["AWS_CONFIG_FILE"];
+  if (configured !== undefined && configured !== CONFIG_PATH) {
+    warnings.push(
+      `Container ${details.name} sets AWS_CONFIG_FILE=${configured}, so its AWS tools do not see the synced profiles in ${CONFIG_PATH}.`,
+    );
+  }
+  const userSpec = options.user ?? details.user;
+  const script = buildPushScript({
+    userSpec,
+    secret,
+    secretFiles,
+    staticFiles: renderStaticFiles(profiles, secret.dir),
+    linkAwsConfig: configured === undefined,
+    nonce: randomBytes(8).toString("hex"),
+  });
+  const result = await engine.exec(details.id, {
+    cmd: PUSH_COMMAND,
+    user: "0:0",
+    stdin: script,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (result.exitCode !== 0) {
+    const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
+    throw scriptError(result.exitCode, scrub(result.stderr || result.stdout, secrets), details.name, {
+      dir: secret.dir,
+      user: userSpec,
+    });
+  }
+  const parsed = parseOutput(result.stdout, details.name);
+  return {
+    containerId: details.id,
+    containerName: details.name,
+    secretDir: secret.dir,
+    uid: parsed.uid,
+    gid: parsed.gid,
+    profiles: profiles.map((p) => p.name),
+    warnings: [...warnings, ...parsed.warnings],
+  };
+}
+
+function checkProfiles(profiles: readonly DeliveryProfile[], container: string): void {
+  if (profiles.length === 0) {
+    throw new ProfileError(`No profiles to push into container ${container}.`, {
+      hint: "Name them in the label sso-docker.profiles or the env SSO_DOCKER_PROFILES.",
+    });
+  }
+  const seen = new Set<string>();
+  for (const { name } of profiles) {
+    if (seen.has(name))
+      throw new ProfileError(`Profile "${name}" is listed twice for container ${container}.`);
+    seen.add(name);
+  }
+}
+
+function assertRunning(details: ContainerDetails): void {
+  if (!details.running || details.paused) {
+    const verb = details.paused ? "unpause" : "start";
+    throw new DockerError(`Container ${details.name} is ${details.paused ? "paused" : "not running"}.`, {
+      hint: `Run \`docker ${verb} ${details.name}\`, then try again.`,
+    });
+  }
+}
+
+/** Backstop: no secret reaches an error message, even if a shell echoed part of the script. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret !== "") out = out.replaceAll(secret, "***");
+  return out.trim().split("\n").slice(0, 5).join("\n").slice(0, 500);
+}
+
+function scriptError(
+  code: number,
+  detail: string,
+  name: string,
+  ctx: { dir: string; user: string },
+): DockerError {
+  const why = detail.replace(/^sso-docker: /, "");
+  switch (code) {
+    case 126:
+    case 127:
+      return new DockerError(
+        `Container ${name} has no POSIX shell at /bin/sh (a distroless or scratch image?).`,
+        {
+          hint: "sso-docker writes credentials to tmpfs through /bin/sh; use an image variant with a shell (busybox, -debug, slim).",
+        },
+      );
+    case 137:
+      return new DockerError(`Container ${name} stopped while credentials were being pushed into it.`, {
+        hint: `Run \`docker ps -a --filter name=${name}\` to see why it stopped.`,
+      });
+    case PushExit.user:
+      return new DockerError(`Cannot find the user "${ctx.user || "root"}" of container ${name}: ${why}.`, {
+        hint: `Check \`docker inspect -f '{{.Config.User}}' ${name}\` and /etc/passwd in the image.`,
+      });
+    case PushExit.notTmpfs:
+      return new DockerError(`Container ${name} has no tmpfs for credentials: ${why}.`, {
+        hint: `Recreate it with \`--tmpfs ${TMPFS_SECRET_DIR}\` (\`sso-docker run\` adds it).`,
+      });
+    case PushExit.noPrintfBuiltin:
+      return new DockerError(
+        `The /bin/sh of container ${name} has no printf builtin, so writing credentials would expose them in process arguments.`,
+        { hint: "Use an image whose /bin/sh is dash, bash or busybox ash." },
+      );
+    case PushExit.staticFiles:
+      return new DockerError(`Cannot write ${STATIC_DIR} in container ${name}: ${why}.`, {
+        hint: "A read-only root filesystem needs the files pre-seeded before start (`sso-docker run` does that).",
+      });
+    case PushExit.secretDir:
+    case PushExit.secretWrite:
+      return new DockerError(`Cannot write credentials into ${ctx.dir} in container ${name}: ${why}.`, {
+        hint: `Look at it with \`docker exec -u 0 ${name} ls -la ${ctx.dir}\`.`,
+      });
+    default:
+      return new DockerError(
+        `Pushing credentials into container ${name} failed (exit ${code}): ${why || "no output"}.`,
+        {
+          hint: "Run again with --debug; check the container with `docker logs`.",
+        },
+      );
+  }
+}
+
+function parseOutput(stdout: string, name: string): { uid: number; gid: number; warnings: string[] } {
+  let ids: { uid: number; gid: number } | undefined;
+  const warnings: string[] = [];
+  for (const line of stdout.split("\n")) {
+    const [kind, a = "", ...rest] = line.trim().split(" ");
+    if (kind === "user") ids = { uid: Number(a), gid: Number(rest[0]) };
+    if (kind === "warn") warnings.push(describeWarning(a, rest.join(" "), name));
+  }
+  if (ids === undefined || !Number.isInteger(ids.uid) || !Number.isInteger(ids.gid)) {
+    throw new DockerError(`Pushing credentials into container ${name} gave no result.`, {
+      hint: "Run again with --debug; the container's /bin/sh may not be POSIX.",
+    });
+  }
+  return { ...ids, warnings };
+}
+
+function describeWarning(code: string, path: string, name: string): string {
+  const fix = `set AWS_CONFIG_FILE=${CONFIG_PATH} in it`;
+  switch (code) {
+    case "aws-config-exists":
+      return `Container ${name} has its own ${path}, left alone; to use the synced profiles, ${fix}.`;
+    case "no-home":
+      return `The user of container ${name} has no home directory; to use the synced profiles, ${fix}.`;
+    default:
+      return `Could not link ${path} in container ${name} to ${CONFIG_PATH}; to use the synced profiles, ${fix}.`;
+  }
+}

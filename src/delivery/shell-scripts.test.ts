@@ -1,0 +1,81 @@
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { HELPER_SCRIPT } from "./helper-script.js";
+import { shQuote } from "./push-script.js";
+import { createTar } from "./tar.js";
+
+// Host-side checks under dash (Debian's /bin/sh); busybox ash is covered by the Docker suites.
+const dir = mkdtempSync(join(tmpdir(), "sso-docker-sh-"));
+chmodSync(dir, 0o755); // the "another user" case runs the helper as nobody
+const helper = join(dir, "credential-process");
+writeFileSync(helper, HELPER_SCRIPT);
+
+describe("shQuote", () => {
+  it("survives printf '%s' in dash for every awkward character", async () => {
+    const nasty = `a'b''c\\n $HOME \`id\` %s %% "q" \n\t end'`;
+    const { stdout } = await execa("dash", ["-c", `printf '%s' ${shQuote(nasty)}`], {
+      stripFinalNewline: false,
+    });
+    expect(stdout).toBe(nasty);
+  });
+});
+
+describe("credential-process helper", () => {
+  it("prints the file when it exists", async () => {
+    writeFileSync(join(dir, "p.json"), '{"Version":1}');
+    const { stdout } = await execa("dash", [helper, join(dir, "p.json")]);
+    expect(stdout).toBe('{"Version":1}');
+  });
+
+  it("gives up after SSO_DOCKER_WAIT_SECONDS with one clear line", async () => {
+    const result = await execa("dash", [helper, join(dir, "nope.json")], {
+      reject: false,
+      env: { SSO_DOCKER_WAIT_SECONDS: "1" },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      "sso-docker: no credentials for profile nope in this container yet — is `sso-docker agent` running on the host?",
+    );
+  });
+
+  it("waits for a file that appears while it polls", async () => {
+    const target = join(dir, "late.json");
+    const child = execa("dash", [helper, target], { env: { SSO_DOCKER_WAIT_SECONDS: "5" } });
+    // `[ -f ]` runs first thing; the file appears while the helper sleeps between polls.
+    await execa("dash", ["-c", `sleep 0.3; printf '%s' '{"late":1}' > ${shQuote(target)}`]);
+    expect((await child).stdout).toBe('{"late":1}');
+  });
+
+  it("says so when the directory belongs to someone else", async () => {
+    const locked = join(dir, "locked");
+    mkdirSync(locked);
+    chmodSync(locked, 0o000);
+    const root = process.getuid?.() === 0;
+    const [cmd, ...args] = root
+      ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "dash"]
+      : ["dash"];
+    const result = await execa(cmd, [...args, helper, `${locked}/x.json`], { reject: false });
+    chmodSync(locked, 0o700);
+    expect(result.stderr).toMatch(/credentials for profile x belong to another user/);
+  });
+});
+
+describe("createTar", () => {
+  it("is read back by tar with names, modes and content", async () => {
+    const archive = createTar([
+      { name: "etc/sso-docker/", mode: 0o755 },
+      { name: "etc/sso-docker/config", mode: 0o644, content: "[default]\nx = y\n" },
+      { name: "bin/tool", mode: 0o755, content: Buffer.alloc(1500, 7) },
+    ]);
+    expect(archive.length % 512).toBe(0);
+    const listing = await execa("tar", ["-tvf", "-"], { input: archive });
+    expect(listing.stdout).toMatch(/^drwxr-xr-x 0\/0 +0 .* etc\/sso-docker\/$/m);
+    expect(listing.stdout).toMatch(/^-rw-r--r-- 0\/0 +16 .* etc\/sso-docker\/config$/m);
+    expect(listing.stdout).toMatch(/^-rwxr-xr-x 0\/0 +1500 .* bin\/tool$/m);
+    const content = await execa("tar", ["-xOf", "-", "etc/sso-docker/config"], { input: archive });
+    expect(content.stdout).toBe("[default]\nx = y");
+  });
+});

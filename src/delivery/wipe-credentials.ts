@@ -1,0 +1,71 @@
+import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
+import { DockerError } from "../runtime/errors.js";
+import { SHM_SECRET_DIR, TMPFS_SECRET_DIR } from "./paths.js";
+import { PUSH_COMMAND } from "./push-credentials.js";
+import { SAFE_PREAMBLE, shQuote } from "./push-script.js";
+import { hasOwnShm } from "./secret-dir.js";
+
+export interface WipeResult {
+  containerId: string;
+  containerName: string;
+  /** False when the container was not running: its tmpfs contents went with its last stop. */
+  wiped: boolean;
+}
+
+/**
+ * Removes every synced secret from the container (for `sso-docker logout`), in one exec.
+ * /etc/sso-docker stays, so the helper then says "no credentials" instead of failing oddly.
+ */
+export async function wipeCredentials(
+  engine: DockerEngine,
+  container: string | ContainerDetails,
+  options: { signal?: AbortSignal } = {},
+): Promise<WipeResult> {
+  const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
+  const base = { containerId: details.id, containerName: details.name };
+  if (details.paused) {
+    // A paused container still holds its tmpfs: refuse rather than report a false wipe.
+    throw new DockerError(`Container ${details.name} is paused, so its credentials cannot be removed now.`, {
+      hint: `Run \`docker unpause ${details.name}\`, then \`sso-docker logout\` again.`,
+    });
+  }
+  if (!details.running) return { ...base, wiped: false };
+  // A /dev/shm shared with the host or another container was never ours to write or clean.
+  const dirs = hasOwnShm(details) ? [TMPFS_SECRET_DIR, SHM_SECRET_DIR] : [TMPFS_SECRET_DIR];
+  const result = await engine.exec(details.id, {
+    cmd: PUSH_COMMAND,
+    user: "0:0",
+    stdin: wipeScript(dirs),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (result.exitCode === 126 || result.exitCode === 127) {
+    // No shell means no push ever succeeded: there is nothing to remove.
+    return { ...base, wiped: true };
+  }
+  if (result.exitCode !== 0) {
+    const detail = result.stderr.trim().split("\n").slice(0, 3).join("; ");
+    throw new DockerError(`Could not remove the credentials from container ${details.name}: ${detail}.`, {
+      hint: `Look with \`docker exec -u 0 ${details.name} ls -la ${dirs.join(" ")}\`.`,
+    });
+  }
+  return { ...base, wiped: true };
+}
+
+function wipeScript(dirs: readonly string[]): string {
+  return [
+    SAFE_PREAMBLE,
+    `for d in ${dirs.map(shQuote).join(" ")}; do`,
+    // A link planted in place of the dir is removed itself, never followed.
+    '  if [ -L "$d" ]; then rm -f -- "$d"; continue; fi',
+    '  [ -d "$d" ] || continue',
+    '  rm -rf -- "$d"/* "$d"/.[!.]* "$d"/..?* 2>/dev/null',
+    // The tmpfs mount point itself cannot go (EBUSY); it is empty now.
+    '  rmdir -- "$d" 2>/dev/null',
+    '  for f in "$d"/* "$d"/.[!.]* "$d"/..?*; do',
+    '    if [ -e "$f" ] || [ -L "$f" ]; then echo "sso-docker: $f is still there" >&2; exit 1; fi',
+    "  done",
+    "done",
+    "exit 0",
+    "",
+  ].join("\n");
+}

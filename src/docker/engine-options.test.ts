@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { DockerError } from "../runtime/errors.js";
+import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+
+const home = "/home/u";
+const metaPath = (name: string) =>
+  `${home}/.docker/contexts/meta/${createHash("sha256").update(name).digest("hex")}/meta.json`;
+
+/** A fake ~/.docker: current context "remote", plus contexts "remote" and "other". */
+function files(current = "remote"): (path: string) => string {
+  const tree: Record<string, string> = {
+    [`${home}/.docker/config.json`]: JSON.stringify({ currentContext: current }),
+    [metaPath("remote")]: JSON.stringify({
+      Name: "remote",
+      Endpoints: { docker: { Host: "ssh://me@build-box" } },
+    }),
+    [metaPath("other")]: JSON.stringify({
+      Name: "other",
+      Endpoints: { docker: { Host: "tcp://10.0.0.2:2375" } },
+    }),
+  };
+  return (path) => {
+    const text = tree[path];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT ${path}`), { code: "ENOENT" });
+    return text;
+  };
+}
+
+describe("locateEngine", () => {
+  it("uses the default socket with no env and no docker config", () => {
+    expect(locateEngine({ env: {}, home, readFile: files("") })).toEqual({
+      host: "unix:///var/run/docker.sock",
+      source: "default",
+    });
+  });
+  it("prefers DOCKER_HOST over the current context", () => {
+    const env = { DOCKER_HOST: "tcp://1.2.3.4:2375" };
+    expect(locateEngine({ env, home, readFile: files() }).host).toBe("tcp://1.2.3.4:2375");
+  });
+  it("follows the CLI's current context, then DOCKER_CONTEXT, then an explicit context", () => {
+    expect(locateEngine({ env: {}, home, readFile: files() })).toEqual({
+      host: "ssh://me@build-box",
+      source: "context remote",
+    });
+    expect(locateEngine({ env: { DOCKER_CONTEXT: "other" }, home, readFile: files() }).host).toBe(
+      "tcp://10.0.0.2:2375",
+    );
+    const env = { DOCKER_HOST: "unix:///x.sock", DOCKER_CONTEXT: "remote" };
+    expect(locateEngine({ env, home, context: "other", readFile: files() }).host).toBe("tcp://10.0.0.2:2375");
+  });
+  it("treats the context named default as DOCKER_HOST or the default socket", () => {
+    expect(locateEngine({ env: {}, home, context: "default", readFile: files() }).host).toBe(
+      "unix:///var/run/docker.sock",
+    );
+  });
+  it("names a missing context and the command to list them", () => {
+    const error = (() => {
+      try {
+        locateEngine({ env: { DOCKER_CONTEXT: "gone" }, home, readFile: files() });
+      } catch (e) {
+        return e as DockerError;
+      }
+    })();
+    expect(error).toBeInstanceOf(DockerError);
+    expect(error?.message).toMatch(/context "gone"/);
+    expect(error?.hint).toMatch(/docker context ls/);
+  });
+});
+
+describe("toDockerodeOptions", () => {
+  it("maps unix, tcp and ssh addresses", () => {
+    expect(toDockerodeOptions({ host: "unix:///run/user/1000/docker.sock", source: "x" }, {})).toMatchObject({
+      socketPath: "/run/user/1000/docker.sock",
+      host: undefined,
+    });
+    expect(toDockerodeOptions({ host: "tcp://10.0.0.2:2375", source: "x" }, {})).toMatchObject({
+      protocol: "http",
+      host: "10.0.0.2",
+      port: 2375,
+      socketPath: undefined,
+    });
+    expect(
+      toDockerodeOptions({ host: "ssh://me@box:2222", source: "x" }, { SSH_AUTH_SOCK: "/tmp/agent" }),
+    ).toMatchObject({
+      protocol: "ssh",
+      host: "box",
+      port: 2222,
+      username: "me",
+      sshOptions: { agent: "/tmp/agent" },
+    });
+  });
+  it("rejects addresses it cannot use, naming them", () => {
+    expect(() => toDockerodeOptions({ host: "fd://", source: "DOCKER_HOST" }, {})).toThrow(
+      /fd:\/\/.*DOCKER_HOST/,
+    );
+  });
+});

@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTar } from "../delivery/tar.js";
+import { DockerError } from "../runtime/errors.js";
+import { createDockerEngine, type DockerEvent } from "./engine.js";
+
+// Real engine. Every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
+const IMAGE = "sso-docker-test/busybox:1";
+const RUN = `sso-docker.test.run=${randomUUID()}`;
+const engine = createDockerEngine({ env: process.env, home: process.env["HOME"] ?? "/root" });
+
+async function run(args: readonly string[], cmd: readonly string[] = ["sleep", "600"]): Promise<string> {
+  const out = await execa("docker", [
+    "run",
+    "-d",
+    "--label",
+    "sso-docker.test=1",
+    "--label",
+    RUN,
+    ...args,
+    IMAGE,
+    ...cmd,
+  ]);
+  return out.stdout.trim();
+}
+
+let box: string;
+let stopped: string;
+let created: string;
+beforeAll(async () => {
+  await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
+  const label = ["--label", "sso-docker.test=1", "--label", RUN];
+  [box, stopped, created] = await Promise.all([
+    run(["--tmpfs", "/run/sso-docker", "--user", "dev", "-e", "A=b=c", "--label", "x.y=z"]),
+    run([], ["true"]),
+    execa("docker", ["create", ...label, IMAGE, "cat", "/opt/x/hello"]).then((r) => r.stdout.trim()),
+  ]);
+});
+
+afterAll(async () => {
+  const ids = (await execa("docker", ["ps", "-aq", "--filter", `label=${RUN}`])).stdout
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length > 0) await execa("docker", ["rm", "-f", ...ids]);
+});
+
+describe("DockerodeEngine against a real engine", () => {
+  it("pings and inspects what delivery needs", async () => {
+    await engine.ping();
+    const details = await engine.inspectContainer(box);
+    expect(details).toMatchObject({
+      id: box,
+      user: "dev",
+      running: true,
+      paused: false,
+      ipcMode: "private",
+      tmpfsTargets: ["/run/sso-docker"],
+    });
+    expect(details.env["A"]).toBe("b=c");
+    expect(details.labels["x.y"]).toBe("z");
+  });
+
+  it("lists containers by label", async () => {
+    const all = await engine.listContainers({ labels: [RUN], all: true });
+    expect(all.map((c) => c.id).sort()).toEqual([box, stopped, created].sort());
+    expect(all.find((c) => c.id === created)?.state).toBe("created");
+    const running = await engine.listContainers({ labels: [RUN, "x.y=z"] });
+    expect(running.map((c) => [c.id, c.state])).toEqual([[box, "running"]]);
+  });
+
+  it("execs with stdin, separate stdout and stderr, and the exit code", async () => {
+    const big = "x".repeat(300_000) + "\n";
+    expect(await engine.exec(box, { cmd: ["cat"], user: "0:0", stdin: big })).toEqual({
+      exitCode: 0,
+      stdout: big,
+      stderr: "",
+    });
+    const script = "echo out; id -u; echo oops >&2; exit 7\n";
+    const result = await engine.exec(box, { cmd: ["/bin/sh", "-s"], user: "0:0", stdin: script });
+    expect(result).toEqual({ exitCode: 7, stdout: "out\n0\n", stderr: "oops\n" });
+    const plain = await engine.exec(box, { cmd: ["id", "-u"], user: "dev", env: ["X=1"] });
+    expect(plain).toEqual({ exitCode: 0, stdout: "1000\n", stderr: "" });
+  });
+
+  it("extracts an archive into a container that is created but not started", async () => {
+    await engine.putArchive(created, createTar([{ name: "opt/x/hello", mode: 0o644, content: "hi\n" }]), "/");
+    await execa("docker", ["start", created]);
+    await execa("docker", ["wait", created]);
+    expect((await execa("docker", ["logs", created])).stdout).toBe("hi");
+  });
+
+  it("streams container events, replaying from `since`, until aborted", async () => {
+    const controller = new AbortController();
+    const idPromise = run([], ["true"]);
+    let started: DockerEvent | undefined;
+    const options = {
+      since: Date.now(),
+      filters: { type: ["container"], label: [RUN] },
+      signal: controller.signal,
+    };
+    for await (const event of engine.events(options)) {
+      if (event.action === "start" && event.id === (await idPromise)) {
+        started = event;
+        controller.abort();
+      }
+    }
+    expect(started).toMatchObject({ type: "container", attributes: { "sso-docker.test": "1" } });
+    expect(started?.time).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("gives a DockerError naming the container or the engine", async () => {
+    await expect(engine.inspectContainer("sso-docker-no-such-thing")).rejects.toThrow(
+      "No such container: sso-docker-no-such-thing.",
+    );
+    await execa("docker", ["wait", stopped]);
+    await expect(engine.exec(stopped, { cmd: ["true"], user: "0" })).rejects.toThrow(/is not running/);
+    const nowhere = createDockerEngine({
+      env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+      home: "/nonexistent",
+    });
+    const error = await nowhere.ping().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerError);
+    expect((error as DockerError).message).toBe(
+      "Cannot reach the Docker engine at unix:///nonexistent/docker.sock.",
+    );
+  });
+});

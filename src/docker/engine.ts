@@ -1,0 +1,268 @@
+import Docker from "dockerode";
+import type { Duplex } from "node:stream";
+import type { Env } from "../runtime/env.js";
+import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+import { toDockerError } from "./errors.js";
+import { parseEventStream, type DockerEvent, type EventStream } from "./event-stream.js";
+
+export type { DockerEvent } from "./event-stream.js";
+
+/** The parts of `docker inspect` that sso-docker reads. */
+export interface ContainerDetails {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  image: string;
+  /** `Config.User`: from `--user` or the image's USER; "" means root. */
+  user: string;
+  env: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
+  running: boolean;
+  paused: boolean;
+  /** `HostConfig.IpcMode`: "private", "shareable", "host", "container:ID", "none" or "". */
+  ipcMode: string;
+  /** Targets of tmpfs mounts, from `--tmpfs` and `--mount type=tmpfs`. */
+  tmpfsTargets: readonly string[];
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  /** "created", "running", "paused", "exited", … */
+  state: string;
+}
+
+export interface ExecRequest {
+  cmd: readonly string[];
+  /** `uid`, `uid:gid` or a user name, as `docker exec -u`; "" runs as the container's own user. */
+  user: string;
+  /** Sent on the process's stdin, then closed. Never put secrets in `cmd` or `env`: use this. */
+  stdin?: string | Buffer;
+  env?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface EventsOptions {
+  /** Replay events from this time (ms since the epoch), to close gaps after a reconnect. */
+  since?: number;
+  /** Engine event filters, e.g. `{ type: ["container"], label: ["sso-docker.profiles"] }`. */
+  filters?: Readonly<Record<string, readonly string[]>>;
+  signal?: AbortSignal;
+}
+
+/** The narrow engine surface the rest of sso-docker uses; inject it, fake it in unit tests. */
+export interface DockerEngine {
+  /** The engine address, for messages. */
+  readonly host: string;
+  ping(): Promise<void>;
+  inspectContainer(container: string): Promise<ContainerDetails>;
+  listContainers(options?: { labels?: readonly string[]; all?: boolean }): Promise<ContainerSummary[]>;
+  exec(container: string, request: ExecRequest): Promise<ExecResult>;
+  /** Extracts a tar archive at `path` in the container (which may be created but not started). */
+  putArchive(container: string, tar: Buffer, path: string): Promise<void>;
+  /** Engine events until the engine closes the stream (restart) or `signal` aborts. */
+  events(options?: EventsOptions): AsyncIterable<DockerEvent>;
+}
+
+export interface CreateEngineOptions {
+  env: Env;
+  home: string;
+  /** `--context NAME`; otherwise DOCKER_HOST, DOCKER_CONTEXT, then the CLI's current context. */
+  context?: string;
+}
+
+/** Builds the engine client the docker CLI would use in this environment. */
+export function createDockerEngine(options: CreateEngineOptions): DockerEngine {
+  const location = locateEngine(options);
+  return new DockerodeEngine(new Docker(toDockerodeOptions(location, options.env)), location.host);
+}
+
+// docker-modem is untyped in @types/dockerode; this is the one method we use from it.
+interface Demuxer {
+  demuxStream(
+    stream: Duplex,
+    stdout: { write(chunk: Buffer): void },
+    stderr: { write(chunk: Buffer): void },
+  ): void;
+}
+
+/** The engine sends null where @types/dockerode promises an object (e.g. no labels). */
+function nullable<T>(value: T): T | null | undefined {
+  return value;
+}
+
+function parseEnv(lines: readonly string[] | null | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of lines ?? []) {
+    const eq = line.indexOf("=");
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return env;
+}
+
+function waitForEnd(stream: Duplex, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      stream.destroy();
+      reject(signal?.reason as Error);
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = (error?: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    stream.once("end", () => {
+      done();
+    });
+    stream.once("close", () => {
+      done();
+    });
+    stream.once("error", done);
+  });
+}
+
+export class DockerodeEngine implements DockerEngine {
+  constructor(
+    private readonly docker: Docker,
+    readonly host: string,
+  ) {}
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: "answer a ping from" });
+    }
+  }
+
+  async inspectContainer(container: string): Promise<ContainerDetails> {
+    try {
+      const info = await this.docker.getContainer(container).inspect();
+      const mountTargets = (info.HostConfig.Mounts ?? [])
+        .filter((m) => m.Type === "tmpfs")
+        .map((m) => m.Target);
+      return {
+        id: info.Id,
+        name: info.Name.replace(/^\//, ""),
+        image: info.Config.Image,
+        user: info.Config.User,
+        env: parseEnv(info.Config.Env),
+        labels: nullable(info.Config.Labels) ?? {},
+        running: info.State.Running,
+        paused: info.State.Paused,
+        ipcMode: info.HostConfig.IpcMode ?? "",
+        tmpfsTargets: [...Object.keys(info.HostConfig.Tmpfs ?? {}), ...mountTargets],
+      };
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, container, action: "inspect" });
+    }
+  }
+
+  async listContainers(
+    options: { labels?: readonly string[]; all?: boolean } = {},
+  ): Promise<ContainerSummary[]> {
+    try {
+      const filters = options.labels === undefined ? {} : { label: [...options.labels] };
+      const list = await this.docker.listContainers({ all: options.all ?? false, filters });
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+        labels: nullable(c.Labels) ?? {},
+        state: c.State,
+      }));
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: "list containers on" });
+    }
+  }
+
+  async exec(container: string, request: ExecRequest): Promise<ExecResult> {
+    const withStdin = request.stdin !== undefined;
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    try {
+      const exec = await this.docker.getContainer(container).exec({
+        Cmd: [...request.cmd],
+        User: request.user,
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        ...(request.env === undefined ? {} : { Env: [...request.env] }),
+      });
+      const stream = await exec.start({ hijack: true, stdin: withStdin });
+      (this.docker.modem as Demuxer).demuxStream(
+        stream,
+        { write: (chunk) => stdout.push(chunk) },
+        { write: (chunk) => stderr.push(chunk) },
+      );
+      const ended = waitForEnd(stream, request.signal);
+      // end() half-closes the hijacked connection: the engine then closes the process's stdin.
+      if (withStdin) stream.end(request.stdin);
+      await ended;
+      return {
+        exitCode: await exitCodeOf(exec),
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      };
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, container, action: "run a command in" });
+    }
+  }
+
+  async putArchive(container: string, tar: Buffer, path: string): Promise<void> {
+    try {
+      await this.docker.getContainer(container).putArchive(tar, { path });
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, container, action: "copy files into" });
+    }
+  }
+
+  async *events(options: EventsOptions = {}): AsyncGenerator<DockerEvent> {
+    const { signal } = options;
+    let stream: EventStream;
+    try {
+      stream = (await this.docker.getEvents({
+        ...(options.since === undefined ? {} : { since: Math.floor(options.since / 1000) }),
+        ...(options.filters === undefined ? {} : { filters: JSON.stringify(options.filters) }),
+      })) as unknown as EventStream;
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: "stream events from" });
+    }
+    const onAbort = () => {
+      stream.destroy();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      yield* parseEventStream(stream);
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw toDockerError(error, { host: this.host, action: "stream events from" });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      stream.destroy();
+    }
+  }
+}
+
+/** The engine can close the stream a moment before it records the exit code: poll briefly. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const info = await exec.inspect();
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    if (attempt >= 200) return -1;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

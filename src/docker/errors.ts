@@ -1,0 +1,75 @@
+import { DockerError } from "../runtime/errors.js";
+
+/** What the failed request was about, so the message can name it. */
+export interface DockerErrorContext {
+  /** Engine address for "cannot reach" messages. */
+  host: string;
+  /** Container id or name the request was about, if any. */
+  container?: string;
+  /** Short verb phrase for other failures: "inspect", "exec in", "copy files into". */
+  action?: string;
+}
+
+// Socket and DNS failures: the engine itself is out of reach, whatever the request was.
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+
+function field(error: unknown, key: string): unknown {
+  return typeof error === "object" && error !== null ? (error as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * Maps a dockerode / docker-modem / ssh2 failure to a `DockerError`, by HTTP status or errno
+ * code — never by message text, which differs between engine versions.
+ */
+export function toDockerError(error: unknown, context: DockerErrorContext): DockerError {
+  if (error instanceof DockerError) return error;
+  const statusCode = field(error, "statusCode");
+  const code = field(error, "code");
+  const { container, host } = context;
+  const subject = container === undefined ? "the Docker engine" : `container ${container}`;
+
+  if (statusCode === 404 && container !== undefined) {
+    return new DockerError(`No such container: ${container}.`, {
+      cause: error,
+      hint: "Run `docker ps -a` to see the containers this engine knows.",
+    });
+  }
+  if (statusCode === 409 && container !== undefined) {
+    return new DockerError(`Container ${container} is not running (stopped or paused).`, {
+      cause: error,
+      hint: `Run \`docker start ${container}\` (or \`docker unpause ${container}\`), then try again.`,
+    });
+  }
+  if (code === "EACCES") {
+    return new DockerError(`Permission denied on the Docker engine socket at ${host}.`, {
+      cause: error,
+      hint: "Add your user to the `docker` group (then log in again), or use a rootless engine.",
+    });
+  }
+  // ssh2 sets `level` (client-socket, client-authentication, …) on its connection failures.
+  if (
+    (typeof code === "string" && UNREACHABLE_CODES.has(code)) ||
+    typeof field(error, "level") === "string"
+  ) {
+    return new DockerError(`Cannot reach the Docker engine at ${host}.`, {
+      cause: error,
+      hint: "Check that it is running (`docker info`), or point DOCKER_HOST / `docker context use` at it.",
+    });
+  }
+  const status = typeof statusCode === "number" ? ` (HTTP ${statusCode})` : "";
+  const action = context.action ?? "talk to";
+  return new DockerError(`The Docker engine at ${host} failed to ${action} ${subject}${status}.`, {
+    cause: error,
+    hint: "Run `docker info` to check the engine; run again with --debug for details.",
+  });
+}
