@@ -1,4 +1,7 @@
+import { wipeManagedContainers } from "../../agent/wipe-managed.js";
 import { logout } from "../../auth/logout.js";
+import { createDockerEngine } from "../../docker/engine.js";
+import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import type { GlobalOptions } from "../main.js";
 
@@ -10,4 +13,29 @@ export async function runLogout(globals: GlobalOptions): Promise<void> {
       ? "No cached SSO sessions to sign out of.\n"
       : `Signed out of ${result.tokens} SSO session(s); removed ${result.cachedCredentials} cached role credential file(s).\n`,
   );
+  await wipeContainers(deps);
+}
+
+/** After the local sign-out (which must happen whatever Docker says), empty every managed container. */
+async function wipeContainers(deps: Deps): Promise<void> {
+  let host = "the Docker engine";
+  try {
+    const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
+    host = engine.host;
+    await engine.ping();
+    const { wiped, failed } = await wipeManagedContainers(engine);
+    if (wiped.length > 0)
+      process.stderr.write(
+        `Removed synced credentials from ${wiped.length} container(s): ${wiped.join(", ")}.\n`,
+      );
+    for (const { name, error } of failed)
+      process.stderr.write(`warning: could not remove credentials from container ${name}: ${error}\n`);
+    if (failed.length > 0) process.exitCode = 1;
+  } catch (err) {
+    process.stderr.write(
+      `warning: signed out locally, but could not reach ${host} to remove credentials from containers: ${
+        err instanceof Error ? err.message : String(err)
+      }\n`,
+    );
+  }
 }

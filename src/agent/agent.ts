@@ -1,0 +1,262 @@
+import { CredentialSource } from "../credentials/credential-source.js";
+import { identityKey } from "../credentials/role-credentials.js";
+import type { DockerEngine, DockerEvent } from "../docker/engine.js";
+import { createDockerEngine } from "../docker/engine.js";
+import type { Deps } from "../runtime/deps.js";
+import type { AgentEventName, AgentListener } from "./agent-events.js";
+import { AgentEmitter } from "./agent-events.js";
+import type { AgentStateFile } from "./agent-state.js";
+import { buildAgentState, isoSeconds, StateWriter } from "./agent-state.js";
+import type { BackoffOptions } from "./backoff.js";
+import { backoffMs, forEachLimited } from "./backoff.js";
+import { ContainerSyncer } from "./container-syncer.js";
+import type { ParticipationRule } from "./participation.js";
+import { DEFAULT_RULES } from "./participation.js";
+import { LifetimeTracker } from "./refresh-policy.js";
+import { RefreshScheduler } from "./refresh-scheduler.js";
+import { formatDelay, SessionGuard } from "./session-guard.js";
+
+export interface AgentOptions {
+  /** The engine to follow; default: the one the docker CLI would use (`context`, DOCKER_HOST, …). */
+  engine?: DockerEngine;
+  context?: string;
+  /** false = only log the sign-in URL (`--no-browser`). */
+  openBrowser?: boolean;
+  useDeviceCode?: boolean;
+  /** Test seam: what "open a browser" does. */
+  browser?: (url: string) => Promise<boolean>;
+  /** Where to write the state for `sso-docker status`; none when undefined. */
+  stateFile?: string;
+  /** Backoff for failed credential fetches (default 1 s … 60 s). */
+  retry?: BackoffOptions;
+  /** Backoff for pinging a lost engine (default 500 ms … 30 s). */
+  reconnect?: BackoffOptions;
+  loginRetryMs?: number;
+  signedOutPollMs?: number;
+  /** Pushes in flight at once during a refresh round or reconcile. */
+  concurrency?: number;
+  rules?: readonly ParticipationRule[];
+}
+
+export interface AgentHandle {
+  readonly engineHost: string;
+  /** Resolves after the first reconcile: every running participating container was synced once. */
+  readonly ready: Promise<void>;
+  on<K extends AgentEventName>(name: K, listener: AgentListener<K>): () => void;
+  snapshot(): Promise<AgentStateFile>;
+  /** Stops following the engine, cancels timers and logins, writes the final state. */
+  stop(): Promise<void>;
+}
+
+const CONTAINER_EVENTS = ["start", "restart", "unpause", "die", "destroy"];
+
+/**
+ * Starts the agent: pings the engine (throws a DockerError if unreachable), then syncs every
+ * running participating container and follows engine events until `stop()`.
+ */
+export async function startAgent(deps: Deps, options: AgentOptions = {}): Promise<AgentHandle> {
+  const engine =
+    options.engine ??
+    createDockerEngine({
+      env: deps.env,
+      home: deps.paths.home,
+      ...(options.context === undefined ? {} : { context: options.context }),
+    });
+  await engine.ping();
+  // Load the AWS SDK and file-lock modules now rather than when the first container starts,
+  // so its first push is not slowed by module loading (about 100 ms).
+  void Promise.all([import("@aws-sdk/client-sso"), import("proper-lockfile")]).catch(() => undefined);
+  const { logger, clock } = deps;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  // A function, not a property read, so the compiler does not assume it stays false in loops.
+  const stopping = () => signal.aborted;
+  const emitter = new AgentEmitter();
+  const lifetimes = new LifetimeTracker(() => clock.now());
+  // No AWS CLI cache: a cached file does not say when its credentials were issued, and the
+  // refresh time depends on their lifetime.
+  const source = new CredentialSource(deps, { minValidityMs: lifetimes.minValidityMs, useCliCache: false });
+  const started = clock.now();
+  let connected = false;
+  // snapshot() is hoisted; it only reads the parts below once the first change is reported.
+  const writer =
+    options.stateFile === undefined
+      ? undefined
+      : new StateWriter(options.stateFile, snapshot, (err) => {
+          logger.warn(`cannot write ${options.stateFile ?? ""}: ${(err as Error).message}`);
+        });
+  const onChange = () => writer?.changed();
+  const guard = new SessionGuard({
+    deps,
+    source,
+    lifetimes,
+    emitter,
+    signal,
+    retry: options.retry ?? { baseMs: 1000, maxMs: 60_000 },
+    loginRetryMs: options.loginRetryMs ?? 5 * 60_000,
+    signedOutPollMs: options.signedOutPollMs ?? 5000,
+    login: {
+      openBrowser: options.openBrowser ?? true,
+      useDeviceCode: options.useDeviceCode ?? false,
+      ...(options.browser ? { browser: options.browser } : {}),
+    },
+    onChange,
+  });
+  const concurrency = options.concurrency ?? 8;
+  const scheduler = new RefreshScheduler(clock, signal, (key) => refreshRound(key));
+  const syncer = new ContainerSyncer({
+    deps,
+    engine,
+    guard,
+    lifetimes,
+    emitter,
+    signal,
+    rules: options.rules ?? DEFAULT_RULES,
+    scheduleRefresh: (key, dueAt) => {
+      scheduler.ensure(key, dueAt);
+    },
+    onChange,
+  });
+
+  /** One fetch for the identity, then a push to each of its containers that lacks it. */
+  async function refreshRound(key: string): Promise<void> {
+    const first = syncer.usersOf(key)[0];
+    const resolved = first?.resolved.find((r) => identityKey(r.identity) === key);
+    if (!resolved) return; // nobody uses it any more: let the timer lapse
+    try {
+      const credentials = await guard.obtain(resolved, { signal, persistent: true });
+      const users = syncer.usersOf(key);
+      const { roleName, accountId } = resolved.identity;
+      logger.info(
+        `refreshed ${roleName}@${accountId} (expires ${isoSeconds(credentials.expiration)}); pushing to ${users.length} container(s)`,
+      );
+      const unless = { identity: key, accessKeyId: credentials.accessKeyId };
+      await forEachLimited(users, concurrency, (m) => syncer.push(m, "refresh", unless));
+      scheduler.ensure(key, lifetimes.dueAt(credentials));
+      emitter.emit("refreshed", {
+        identity: key,
+        containers: users.length,
+        expiration: credentials.expiration,
+        at: clock.now(),
+      });
+    } catch (err) {
+      if (!signal.aborted) logger.warn(`refresh of ${key} stopped: ${(err as Error).message}`);
+    }
+  }
+
+  function onEvent(event: DockerEvent, lastAction: Map<string, string>): void {
+    if (event.type !== "container" || event.id === "") return;
+    const previous = lastAction.get(event.id);
+    lastAction.set(event.id, event.action);
+    switch (event.action) {
+      case "start":
+      case "unpause":
+        void syncer.request(event.id, event.action);
+        break;
+      case "restart":
+        // `docker restart` emits start just before restart; that start already synced it.
+        if (previous !== "start") void syncer.request(event.id, "restart");
+        break;
+      case "die":
+      case "destroy":
+        syncer.forget(event.id);
+        if (event.action === "destroy") lastAction.delete(event.id);
+        break;
+    }
+  }
+
+  /** Syncs every running container again (tmpfs may have been emptied) and forgets the gone. */
+  async function reconcile(): Promise<void> {
+    const running = await engine.listContainers();
+    const ids = new Set(running.map((c) => c.id));
+    for (const id of [...syncer.containers.keys()]) if (!ids.has(id)) syncer.forget(id);
+    await forEachLimited(running, concurrency, (c) => syncer.request(c.id, "reconcile"));
+    emitter.emit("reconciled", { containers: syncer.containers.size, at: clock.now() });
+  }
+
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  async function follow(): Promise<void> {
+    const lastAction = new Map<string, string>();
+    const reconnect = options.reconnect ?? { baseMs: 500, maxMs: 30_000 };
+    let since: number | undefined; // engine clock, from the last event: replays what a break missed
+    for (let attempt = 0, first = true; !signal.aborted; first = false) {
+      try {
+        if (!first) await engine.ping();
+        const events = engine.events({
+          filters: { type: ["container"], event: CONTAINER_EVENTS },
+          signal,
+          ...(since === undefined ? {} : { since }),
+        });
+        const iterator = events[Symbol.asyncIterator]();
+        let next = iterator.next(); // opens the stream before the listing, so no start falls between
+        connected = true;
+        attempt = 0;
+        if (!first) logger.info(`reconnected to the Docker engine at ${engine.host}; resyncing containers`);
+        emitter.emit("connected", { reconnect: !first, at: clock.now() });
+        onChange();
+        reconcile().then(markReady, (err: unknown) => {
+          logger.warn(`listing containers on ${engine.host} failed: ${(err as Error).message}`);
+        });
+        const seenUpTo = since ?? -Infinity;
+        for (let item = await next; !item.done; item = await next) {
+          // The replay starts at a whole second: skip what the previous stream already delivered.
+          if (item.value.time > seenUpTo) {
+            since = item.value.time;
+            onEvent(item.value, lastAction);
+          }
+          next = iterator.next();
+        }
+        if (stopping()) break;
+        throw new Error("the engine closed the event stream");
+      } catch (err) {
+        if (stopping()) break;
+        const delay = backoffMs(attempt++, reconnect);
+        if (connected || first) {
+          logger.warn(
+            `lost the Docker engine at ${engine.host} (${(err as Error).message}); reconnecting, next try in ${formatDelay(delay)}`,
+          );
+          emitter.emit("disconnected", { error: (err as Error).message, at: clock.now() });
+        } else {
+          logger.debug(
+            `the Docker engine at ${engine.host} is still away; next try in ${formatDelay(delay)}`,
+          );
+        }
+        connected = false;
+        onChange();
+        await clock.sleep(delay, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  function snapshot(): Promise<AgentStateFile> {
+    return buildAgentState({
+      deps,
+      engineHost: engine.host,
+      started,
+      connected,
+      stopped: signal.aborted,
+      containers: syncer.containers.values(),
+      activity: guard.activity,
+    });
+  }
+
+  logger.info(`agent following the Docker engine at ${engine.host} (pid ${process.pid})`);
+  const following = follow();
+  onChange();
+
+  return {
+    engineHost: engine.host,
+    ready,
+    on: (name, listener) => emitter.on(name, listener),
+    snapshot,
+    async stop() {
+      if (!signal.aborted) controller.abort(new Error("the agent is stopping"));
+      await following;
+      connected = false;
+      await writer?.flush();
+      logger.info("agent stopped");
+    },
+  };
+}

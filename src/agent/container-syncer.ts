@@ -1,0 +1,254 @@
+import type { ResolvedProfile } from "../credentials/resolve-profile.js";
+import { resolveProfile } from "../credentials/resolve-profile.js";
+import type { RoleCredentials } from "../credentials/role-credentials.js";
+import { identityKey } from "../credentials/role-credentials.js";
+import type { DeliveryProfile } from "../delivery/profile-files.js";
+import { pushCredentials } from "../delivery/push-credentials.js";
+import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
+import type { Deps } from "../runtime/deps.js";
+import type { AgentEmitter, SyncReason } from "./agent-events.js";
+import { isoSeconds } from "./agent-state.js";
+import type { Participation, ParticipationRule } from "./participation.js";
+import { resolveParticipation } from "./devcontainer.js";
+import type { LifetimeTracker } from "./refresh-policy.js";
+import type { SessionGuard } from "./session-guard.js";
+
+/** A running container the agent keeps supplied. */
+export interface ManagedContainer {
+  details: ContainerDetails;
+  participation: Participation;
+  /** One per `participation.profiles` entry, same order. */
+  resolved: ResolvedProfile[];
+  /** identity key → access key id last pushed, so a refresh round skips containers that have it. */
+  pushedKeys: Map<string, string>;
+  lastPush?: number;
+  credentialExpiry?: number;
+  lastError?: string;
+  /** Aborted when the container dies or is destroyed. */
+  controller: AbortController;
+  /** Pushes to one container run one after another, so an older push never lands last. */
+  queue: Promise<void>;
+}
+
+export interface SyncerOptions {
+  deps: Deps;
+  engine: DockerEngine;
+  guard: SessionGuard;
+  lifetimes: LifetimeTracker;
+  emitter: AgentEmitter;
+  signal: AbortSignal;
+  rules: readonly ParticipationRule[];
+  scheduleRefresh: (identity: string, dueAt: number) => void;
+  onChange: () => void;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isNotFound(err: unknown): boolean {
+  const cause = (err as { cause?: { statusCode?: unknown } } | undefined)?.cause;
+  return cause?.statusCode === 404;
+}
+
+function toDelivery(name: string, resolved: ResolvedProfile, credentials: RoleCredentials): DeliveryProfile {
+  const { region, output } = resolved.profile;
+  return {
+    name,
+    ...(region === undefined ? {} : { region }),
+    ...(output === undefined ? {} : { output }),
+    credentials: { ...credentials, expiration: new Date(credentials.expiration) },
+  };
+}
+
+/** Inspects, resolves and pushes: everything that happens to one container. */
+export class ContainerSyncer {
+  readonly containers = new Map<string, ManagedContainer>();
+  private readonly syncs = new Map<string, { again: SyncReason | undefined; done: Promise<void> }>();
+  /** Bumped when a container is forgotten, so a sync that started before does not bring it back. */
+  private readonly epochs = new Map<string, number>();
+
+  constructor(private readonly options: SyncerOptions) {}
+
+  /**
+   * (Re)syncs a container. Requests while one runs are coalesced into one more run, so a
+   * burst of events costs at most two pushes.
+   */
+  request(id: string, reason: SyncReason): Promise<void> {
+    const running = this.syncs.get(id);
+    if (running) {
+      running.again = reason;
+      return running.done;
+    }
+    const entry: { again: SyncReason | undefined; done: Promise<void> } = {
+      again: reason,
+      done: Promise.resolve(),
+    };
+    this.syncs.set(id, entry);
+    entry.done = (async () => {
+      while (entry.again !== undefined && !this.options.signal.aborted) {
+        const next = entry.again;
+        entry.again = undefined;
+        await this.syncOnce(id, next);
+      }
+    })().finally(() => {
+      this.syncs.delete(id);
+    });
+    return entry.done;
+  }
+
+  forget(id: string): void {
+    this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
+    const managed = this.containers.get(id);
+    if (!managed) return;
+    managed.controller.abort(new Error(`container ${managed.details.name} stopped`));
+    this.containers.delete(id);
+    this.options.deps.logger.info(`container ${managed.details.name} stopped; no longer synced`);
+    this.options.emitter.emit("forgotten", { containerId: id, at: this.options.deps.clock.now() });
+    this.options.onChange();
+  }
+
+  /** Containers holding credentials of this identity. */
+  usersOf(identity: string): ManagedContainer[] {
+    return [...this.containers.values()].filter((m) =>
+      m.resolved.some((r) => identityKey(r.identity) === identity),
+    );
+  }
+
+  /** Pushes every profile of the container; with `unless`, skips it if it already has that key. */
+  push(
+    managed: ManagedContainer,
+    reason: SyncReason,
+    unless?: { identity: string; accessKeyId: string },
+  ): Promise<void> {
+    const run = managed.queue.then(() => this.pushNow(managed, reason, unless));
+    managed.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncOnce(id: string, reason: SyncReason): Promise<void> {
+    const { deps, engine, emitter } = this.options;
+    const epoch = this.epochs.get(id) ?? 0;
+    let details: ContainerDetails;
+    const t0 = performance.now();
+    try {
+      details = await engine.inspectContainer(id);
+      deps.logger.debug(`inspected ${details.name} in ${Math.round(performance.now() - t0)} ms [${reason}]`);
+    } catch (err) {
+      if (isNotFound(err)) this.forget(id);
+      else deps.logger.warn(`cannot inspect container ${id.slice(0, 12)}: ${messageOf(err)}`);
+      return;
+    }
+    const participation = await resolveParticipation(engine, details, this.options.rules, {
+      logger: deps.logger,
+      signal: this.options.signal,
+    });
+    if (!participation) {
+      deps.logger.debug(`container ${details.name} does not ask for credentials; leaving it alone`);
+      emitter.emit("ignored", { containerId: id, containerName: details.name, at: deps.clock.now() });
+      return;
+    }
+    // Stopped or paused: its start or unpause event brings it back.
+    if (!details.running || details.paused || (this.epochs.get(id) ?? 0) !== epoch) return;
+    const managed = this.upsert(details, participation);
+    try {
+      managed.resolved = await Promise.all(participation.profiles.map((name) => resolveProfile(deps, name)));
+    } catch (err) {
+      managed.resolved = [];
+      this.recordFailure(managed, err);
+      return;
+    }
+    await this.push(managed, reason);
+  }
+
+  private upsert(details: ContainerDetails, participation: Participation): ManagedContainer {
+    const previous = this.containers.get(details.id);
+    if (previous) {
+      previous.details = details;
+      previous.participation = participation;
+      return previous;
+    }
+    const managed: ManagedContainer = {
+      details,
+      participation,
+      resolved: [],
+      pushedKeys: new Map(),
+      controller: new AbortController(),
+      queue: Promise.resolve(),
+    };
+    this.containers.set(details.id, managed);
+    this.options.onChange();
+    return managed;
+  }
+
+  private async pushNow(
+    managed: ManagedContainer,
+    reason: SyncReason,
+    unless: { identity: string; accessKeyId: string } | undefined,
+  ): Promise<void> {
+    const { deps, engine, guard, lifetimes, emitter } = this.options;
+    const { details, participation } = managed;
+    if (this.containers.get(details.id) !== managed || managed.resolved.length === 0) return;
+    if (unless && managed.pushedKeys.get(unless.identity) === unless.accessKeyId) return;
+    const signal = AbortSignal.any([this.options.signal, managed.controller.signal]);
+    try {
+      const t0 = performance.now();
+      const credentials = await Promise.all(managed.resolved.map((r) => guard.obtain(r, { signal })));
+      const t1 = performance.now();
+      const profiles = managed.resolved.map((r, i) =>
+        toDelivery(participation.profiles[i] ?? r.profile.profileName, r, credentials[i] as RoleCredentials),
+      );
+      const result = await pushCredentials(engine, details, profiles, {
+        ...(participation.user === undefined ? {} : { user: participation.user }),
+        signal,
+      });
+      const expiration = Math.min(...credentials.map((c) => c.expiration));
+      managed.lastPush = deps.clock.now();
+      managed.credentialExpiry = expiration;
+      delete managed.lastError;
+      managed.resolved.forEach((r, i) => {
+        const c = credentials[i] as RoleCredentials;
+        const key = identityKey(r.identity);
+        managed.pushedKeys.set(key, c.accessKeyId);
+        this.options.scheduleRefresh(key, lifetimes.dueAt(c));
+      });
+      const line = `pushed ${participation.profiles.join(",")} to ${details.name} (uid ${result.uid}); expires ${isoSeconds(expiration)} [${reason}]`;
+      if (reason === "refresh") deps.logger.debug(line);
+      else deps.logger.info(line);
+      deps.logger.debug(
+        `${details.name}: credentials in ${Math.round(t1 - t0)} ms, push exec in ${Math.round(performance.now() - t1)} ms`,
+      );
+      if (reason !== "refresh") for (const warning of result.warnings) deps.logger.warn(warning);
+      emitter.emit("pushed", {
+        containerId: details.id,
+        containerName: details.name,
+        profiles: participation.profiles,
+        expiration,
+        reason,
+        at: managed.lastPush,
+      });
+      this.options.onChange();
+    } catch (err) {
+      if (signal.aborted) return;
+      this.recordFailure(managed, err);
+    }
+  }
+
+  private recordFailure(managed: ManagedContainer, err: unknown): void {
+    const { deps, emitter } = this.options;
+    const { details } = managed;
+    const message = messageOf(err);
+    // The same failure on every reconcile or round is logged once (status keeps showing it).
+    const line = `container ${details.name} (${managed.participation.profiles.join(",")}): ${message}`;
+    if (message === managed.lastError) deps.logger.debug(line);
+    else deps.logger.warn(line);
+    managed.lastError = message;
+    emitter.emit("pushFailed", {
+      containerId: details.id,
+      containerName: details.name,
+      error: managed.lastError,
+      at: deps.clock.now(),
+    });
+    this.options.onChange();
+  }
+}

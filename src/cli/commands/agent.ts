@@ -1,0 +1,155 @@
+import { fileURLToPath } from "node:url";
+import { agentFiles } from "../../agent/agent-files.js";
+import type { AgentFiles } from "../../agent/agent-files.js";
+import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
+import { isoSeconds } from "../../agent/agent-state.js";
+import { startAgent } from "../../agent/agent.js";
+import { reportToParent, spawnDetachedAgent } from "../../agent/detach.js";
+import { createDockerEngine } from "../../docker/engine.js";
+import type { DockerEngine } from "../../docker/engine.js";
+import type { Deps } from "../../runtime/deps.js";
+import { createDeps } from "../../runtime/deps.js";
+import { SsoDockerError } from "../../runtime/errors.js";
+import { createLogger } from "../../runtime/logger.js";
+import type { GlobalOptions } from "../main.js";
+
+interface AgentFlags {
+  detach?: boolean;
+  context?: string;
+  browser?: boolean;
+  useDeviceCode?: boolean;
+  detachedChild?: boolean;
+}
+
+const CLI_PATH = fileURLToPath(new URL("../main.js", import.meta.url));
+
+function engineFor(deps: Deps, context: string | undefined): DockerEngine {
+  return createDockerEngine({
+    env: deps.env,
+    home: deps.paths.home,
+    ...(context === undefined ? {} : { context }),
+  });
+}
+
+/** Agent logs are read later (a log file): each line carries its time. */
+function agentDeps(globals: GlobalOptions): Deps {
+  const write = (line: string) => process.stderr.write(`${isoSeconds(Date.now())} ${line}\n`);
+  return createDeps({ debug: globals.debug, logger: createLogger({ debug: globals.debug, write }) });
+}
+
+function alreadyRunning(engine: string, pid: number): string {
+  return `An sso-docker agent is already running for ${engine} (pid ${pid}).`;
+}
+
+export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promise<void> {
+  const deps = agentDeps(globals);
+  const engine = engineFor(deps, flags.context);
+  const files = agentFiles(deps.env, deps.paths.home, engine.host);
+  if (flags.detach === true && flags.detachedChild !== true) {
+    await detach(flags, globals, engine.host, files, deps);
+    return;
+  }
+  const child = flags.detachedChild === true;
+  try {
+    const outcome = await acquireAgentLock(files, engine.host);
+    if (outcome.kind === "running") {
+      if (child) {
+        reportToParent({ kind: "running", pid: outcome.pid });
+        return;
+      }
+      throw new SsoDockerError(alreadyRunning(engine.host, outcome.pid), {
+        hint: "Stop it with `sso-docker agent stop`; `sso-docker status` shows what it does.",
+      });
+    }
+    const { lock } = outcome;
+    try {
+      const handle = await startAgent(deps, {
+        engine,
+        stateFile: files.stateFile,
+        openBrowser: flags.browser !== false,
+        useDeviceCode: flags.useDeviceCode === true,
+      });
+      if (child) reportToParent({ kind: "ready", pid: process.pid });
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await handle.stop();
+    } finally {
+      await lock.release();
+    }
+  } catch (err) {
+    if (child && err instanceof Error) {
+      reportToParent({
+        kind: "failed",
+        message: err.message,
+        ...(err instanceof SsoDockerError && err.hint !== undefined ? { hint: err.hint } : {}),
+      });
+    }
+    throw err;
+  }
+}
+
+async function detach(
+  flags: AgentFlags,
+  globals: GlobalOptions,
+  engineHost: string,
+  files: AgentFiles,
+  deps: Deps,
+): Promise<void> {
+  const running = await runningAgentPid(files);
+  if (running !== undefined) {
+    process.stdout.write(`${alreadyRunning(engineHost, running)}\n`);
+    return;
+  }
+  const args = [
+    ...(globals.debug ? ["--debug"] : []),
+    "agent",
+    ...(flags.context === undefined ? [] : ["--context", flags.context]),
+    ...(flags.browser === false ? ["--no-browser"] : []),
+    ...(flags.useDeviceCode === true ? ["--use-device-code"] : []),
+    "--detached-child",
+  ];
+  const outcome = await spawnDetachedAgent({ cliPath: CLI_PATH, args, files, env: deps.env });
+  switch (outcome.kind) {
+    case "ready":
+      process.stdout.write(
+        `Started the sso-docker agent for ${engineHost} (pid ${outcome.pid}); log: ${files.logFile}\n`,
+      );
+      return;
+    case "running":
+      process.stdout.write(`${alreadyRunning(engineHost, outcome.pid)}\n`);
+      return;
+    case "failed":
+      throw new SsoDockerError(`The sso-docker agent did not start: ${outcome.message}`, {
+        hint: outcome.hint ?? `Read ${files.logFile}`,
+      });
+    case "exited":
+      throw new SsoDockerError(`The sso-docker agent exited at start (code ${String(outcome.code)}).`, {
+        hint: `Read ${files.logFile}`,
+      });
+  }
+}
+
+export async function runAgentStop(flags: { context?: string }, globals: GlobalOptions): Promise<void> {
+  const deps = createDeps({ debug: globals.debug });
+  const engine = engineFor(deps, flags.context);
+  const files = agentFiles(deps.env, deps.paths.home, engine.host);
+  const pid = await runningAgentPid(files);
+  if (pid === undefined) {
+    process.stdout.write(`No sso-docker agent is running for ${engine.host}.\n`);
+    return;
+  }
+  process.kill(pid, "SIGTERM");
+  // The agent removes its pid file on the way out; wait for the process itself to be gone.
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (!isAlive(pid)) {
+      process.stdout.write(`Stopped the sso-docker agent for ${engine.host} (pid ${pid}).\n`);
+      return;
+    }
+    await deps.clock.sleep(100);
+  }
+  throw new SsoDockerError(`The sso-docker agent (pid ${pid}) did not stop within 10 s.`, {
+    hint: `kill -9 ${pid}`,
+  });
+}

@@ -1,0 +1,93 @@
+import { agentFiles } from "../../agent/agent-files.js";
+import type { StatusReport } from "../../agent/status-report.js";
+import { buildStatusReport } from "../../agent/status-report.js";
+import { createDockerEngine } from "../../docker/engine.js";
+import { createDeps } from "../../runtime/deps.js";
+import type { GlobalOptions } from "../main.js";
+
+interface StatusFlags {
+  json?: boolean;
+  context?: string;
+}
+
+export async function runStatus(flags: StatusFlags, globals: GlobalOptions): Promise<void> {
+  const deps = createDeps({ debug: globals.debug });
+  // Only the address is needed (to find this engine's agent): nothing here talks to Docker.
+  const engine = createDockerEngine({
+    env: deps.env,
+    home: deps.paths.home,
+    ...(flags.context === undefined ? {} : { context: flags.context }),
+  });
+  const report = await buildStatusReport(
+    deps,
+    agentFiles(deps.env, deps.paths.home, engine.host),
+    engine.host,
+  );
+  process.stdout.write(
+    flags.json === true ? JSON.stringify(report, null, 2) + "\n" : renderStatus(report, Date.now()),
+  );
+}
+
+function relative(iso: string | undefined, now: number): string {
+  if (iso === undefined || iso === "") return "-";
+  const ms = Date.parse(iso) - now;
+  const abs = Math.abs(ms);
+  const span =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)}s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)}m`
+        : `${Math.floor(abs / 3_600_000)}h${Math.round((abs % 3_600_000) / 60_000)}m`;
+  return ms >= 0 ? `${iso} (in ${span})` : `${iso} (${span} ago)`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return (
+    rows
+      .map(
+        (r) =>
+          "  " +
+          r
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
+}
+
+export function renderStatus(report: StatusReport, now: number): string {
+  let out = "SSO sessions\n";
+  if (report.sessions.length === 0) out += "  none (sign in with `sso-docker login`)\n";
+  else
+    out += table([
+      ["NAME", "EXPIRES", "REFRESHABLE", "START URL"],
+      ...report.sessions.map((s) => [
+        s.name,
+        s.problem === undefined ? relative(s.expiresAt, now) : `unreadable: ${s.problem}`,
+        s.refreshable ? "yes" : "no",
+        s.startUrl,
+      ]),
+    ]);
+  const { agent } = report;
+  out += agent.running
+    ? `\nAgent: running (pid ${String(agent.pid)}) for ${agent.engine}${agent.started ? ` since ${agent.started}` : ""}${agent.connected === false ? ", engine unreachable" : ""}\n  log: ${agent.logFile}\n`
+    : `\nAgent: not running for ${agent.engine} (start it with \`sso-docker agent --detach\`)\n`;
+  if (report.containers.length === 0) return out + "\nNo synced containers.\n";
+  out += agent.running ? "\nContainers\n" : `\nContainers (last known, ${report.containersUpdated ?? "?"})\n`;
+  return (
+    out +
+    table([
+      ["NAME", "PROFILES", "USER", "CREDENTIALS EXPIRE", "LAST PUSH", "ERROR"],
+      ...report.containers.map((c) => [
+        c.name,
+        c.profiles.join(","),
+        c.user === "" ? "root" : c.user,
+        relative(c.credentialExpiry, now),
+        relative(c.lastPush, now),
+        c.lastError ?? "",
+      ]),
+    ])
+  );
+}

@@ -1,0 +1,300 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
+import type { AgentHandle } from "../src/agent/agent.js";
+import { startAgent } from "../src/agent/agent.js";
+import { formatExpiresAt } from "../src/auth/access-token.js";
+import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
+import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
+import { createDockerEngine } from "../src/docker/engine.js";
+import type { FakeIdc } from "../src/fake-idc/index.js";
+import { startFakeIdc } from "../src/fake-idc/index.js";
+import { createDeps } from "../src/runtime/deps.js";
+import { createLogger } from "../src/runtime/logger.js";
+import type { TestContainer } from "./support/docker.js";
+import { startContainer, sweepTestContainersAfterAll, waitForDockerEvent } from "./support/docker.js";
+import type { TestHome } from "./support/host.js";
+import { makeTestHome } from "./support/host.js";
+import { ensureTestImages } from "./support/images.js";
+
+// The agent against the real engine, reached through a TCP proxy to /var/run/docker.sock that
+// the reconnect test can cut. Profile names carry an "a-" prefix so that agents of other test
+// files running at the same time never push into these containers (nor this one into theirs).
+sweepTestContainersAfterAll();
+
+const SESSION = "agent-sso";
+const PROFILES: Record<string, [string, string]> = {
+  "a-app": ["111111111111", "AdministratorAccess"],
+  "a-ops": ["222222222222", "ReadOnlyAccess"],
+  "a-fleet": ["111111111111", "PowerUserAccess"],
+};
+
+function agentConfig(startUrl: string, profiles: Record<string, [string, string]>): string {
+  const sections = Object.entries(profiles).map(
+    ([name, [account, role]]) =>
+      `[profile ${name}]\nsso_session = ${SESSION}\nsso_account_id = ${account}\nsso_role_name = ${role}\n`,
+  );
+  return `${sections.join("\n")}\n[sso-session ${SESSION}]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\n`;
+}
+
+/** A unix-socket → TCP proxy whose connections can be cut and whose port can refuse, then come back. */
+async function startSocketProxy(socketPath: string) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const open = () =>
+    new Promise<void>((resolve) => {
+      // Half-open: `docker exec` with stdin half-closes its side and still reads the output.
+      server = createServer({ allowHalfOpen: true }, (client) => {
+        const upstream = connect({ path: socketPath, allowHalfOpen: true });
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on("error", () => {
+            client.destroy();
+            upstream.destroy();
+          });
+          s.on("close", () => sockets.delete(s));
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      server.listen(port, "127.0.0.1", () => {
+        port = (server?.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  await open();
+  const cut = () =>
+    new Promise<void>((resolve) => {
+      server?.close(() => {
+        resolve();
+      });
+      for (const s of sockets) s.destroy();
+    });
+  return { port: () => port, cut, open };
+}
+
+let idc: FakeIdc;
+let home: TestHome;
+let agent: AgentHandle;
+let proxy: Awaited<ReturnType<typeof startSocketProxy>>;
+let busybox: string;
+/** The engine without the proxy, for the test's own reads. */
+const direct = createDockerEngine({ env: {}, home: "/nonexistent" });
+const logs: string[] = [];
+/** Undone in reverse order in afterAll, whatever beforeAll got to. */
+const cleanups: (() => PromiseLike<unknown>)[] = [];
+const history: { name: AgentEventName; event: unknown }[] = [];
+const wakeups = new Set<() => void>();
+
+/** The first `name` event at or after history index `from` matching `pred` (past or future). */
+function waitFor<K extends AgentEventName>(
+  name: K,
+  pred: (event: AgentEvents[K]) => boolean,
+  from = 0,
+  timeoutMs = 20_000,
+): Promise<AgentEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const hit = history.slice(from).find((h) => h.name === name && pred(h.event as AgentEvents[K]));
+      if (!hit) return;
+      cleanup();
+      resolve(hit.event as AgentEvents[K]);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(
+          `no agent event "${name}" within ${timeoutMs} ms; log tail:\n${logs.slice(-15).join("\n")}`,
+        ),
+      );
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      wakeups.delete(check);
+    };
+    wakeups.add(check);
+    check();
+  });
+}
+
+/** The pushed JSON as the container's user reads it (an API exec: cheaper than 40 `docker exec`s). */
+async function readPushed(c: TestContainer, profile: string): Promise<Record<string, string> | undefined> {
+  const out = await direct.exec(c.id, { cmd: ["cat", `${SHM_SECRET_DIR}/${profile}.json`], user: "dev" });
+  return out.exitCode === 0 ? (JSON.parse(out.stdout) as Record<string, string>) : undefined;
+}
+
+function fetches(role: string, account: string): number {
+  return idc.requests.filter(
+    (r) =>
+      r.path === "/federation/credentials" &&
+      r.query["role_name"] === role &&
+      r.query["account_id"] === account,
+  ).length;
+}
+
+const labelled = (profiles: string) => ({ user: "dev", labels: { "sso-docker.profiles": profiles } });
+
+beforeAll(async () => {
+  busybox = (await ensureTestImages()).busybox;
+  idc = await startFakeIdc({ lifetimes: { roleCredentialSeconds: 30 } });
+  cleanups.push(() => idc.close());
+  home = await makeTestHome({ config: agentConfig(idc.startUrl, PROFILES), endpointEnv: idc.endpointEnv() });
+  cleanups.push(() => home[Symbol.asyncDispose]());
+  const deps = createDeps({
+    env: home.env,
+    platform: "linux",
+    logger: createLogger({
+      debug: true,
+      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
+    }),
+  });
+  const seeded = idc.createSession();
+  await writeSsoToken(
+    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
+    {
+      startUrl: idc.startUrl,
+      region: "us-east-1",
+      accessToken: seeded.accessToken,
+      expiresAt: formatExpiresAt(seeded.expiresAt),
+      clientId: seeded.clientId,
+      clientSecret: seeded.clientSecret,
+      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
+    },
+  );
+  proxy = await startSocketProxy("/var/run/docker.sock");
+  cleanups.push(() => proxy.cut());
+  const engine = createDockerEngine({
+    env: { DOCKER_HOST: `tcp://127.0.0.1:${proxy.port()}` },
+    home: home.home,
+  });
+  agent = await startAgent(deps, { engine, openBrowser: false, reconnect: { baseMs: 100, maxMs: 500 } });
+  cleanups.push(() => agent.stop());
+  const names: AgentEventName[] = [
+    "pushed",
+    "pushFailed",
+    "ignored",
+    "refreshed",
+    "connected",
+    "disconnected",
+  ];
+  for (const name of names)
+    agent.on(name, (event) => {
+      history.push({ name, event });
+      for (const wake of [...wakeups]) wake();
+    });
+  await agent.ready;
+}, 120_000);
+
+afterAll(async () => {
+  if (process.env["AGENT_TEST_LOG"]) console.info(logs.join("\n"));
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe("sso-docker agent against the real engine", () => {
+  it("gives a container started by plain `docker run` readable credentials within 1 s of its start event", async () => {
+    const since = new Date();
+    const mark = history.length;
+    const c = await startContainer(busybox, labelled("a-app"));
+    const started = await waitForDockerEvent(
+      { type: ["container"], event: ["start"], container: [c.id] },
+      { since },
+    );
+    const pushed = await waitFor("pushed", (e) => e.containerId === c.id, mark);
+    const latency = pushed.at - started.timeNano / 1e6;
+    console.info(`agent: start event → credentials pushed in ${latency.toFixed(0)} ms`);
+    expect(latency).toBeLessThan(1000);
+    const json = await readPushed(c, "a-app");
+    expect(json?.["Version"]).toBe(1);
+    expect(json?.["AccessKeyId"]).toBe(idc.issuedCredentials().at(-1)?.accessKeyId);
+    expect(logs.join("\n")).not.toContain(json?.["SecretAccessKey"]);
+    expect(logs.join("\n")).not.toContain(json?.["SessionToken"]);
+
+    // Restart empties the container's /dev/shm; the agent pushes again on the new start.
+    const restartSince = new Date();
+    const again = history.length;
+    await execa("docker", ["restart", "-t", "1", c.id]);
+    const restarted = await waitForDockerEvent(
+      { type: ["container"], event: ["restart"], container: [c.id] },
+      { since: restartSince },
+    );
+    const resynced = await waitFor("pushed", (e) => e.containerId === c.id, again);
+    expect(resynced.reason).toBe("start");
+    expect(resynced.at).toBeGreaterThan(restartSince.getTime());
+    console.info(
+      `agent: restart → resynced ${(resynced.at - restarted.timeNano / 1e6).toFixed(0)} ms around the restart event`,
+    );
+    expect((await readPushed(c, "a-app"))?.["AccessKeyId"]).toMatch(/^ASIA/);
+  });
+
+  it("gives each container only the profiles it names (label or env) and nothing to others", async () => {
+    const mark = history.length;
+    const [app, ops, none] = await Promise.all([
+      startContainer(busybox, labelled("a-app")),
+      startContainer(busybox, { user: "dev", env: { SSO_DOCKER_PROFILES: "a-ops" } }),
+      startContainer(busybox, { user: "dev" }),
+    ]);
+    await Promise.all([
+      waitFor("pushed", (e) => e.containerId === app.id, mark),
+      waitFor("pushed", (e) => e.containerId === ops.id, mark),
+      waitFor("ignored", (e) => e.containerId === none.id, mark),
+    ]);
+    const list = async (c: TestContainer) =>
+      (await c.exec(["ls", SHM_SECRET_DIR], { user: "0" })).stdout.split("\n").sort();
+    expect(await list(app)).toEqual(["a-app.json", "credentials"]);
+    expect(await list(ops)).toEqual(["a-ops.json", "credentials"]);
+    expect((await ops.exec(["cat", "/etc/sso-docker/config"])).stdout).not.toContain("a-app");
+    expect(
+      (await none.exec(["ls", "-a", SHM_SECRET_DIR, "/etc/sso-docker"], { user: "0" })).exitCode,
+    ).not.toBe(0);
+  });
+
+  it("refreshes 20 containers of one role with ONE GetRoleCredentials per round", async () => {
+    const [account, role] = PROFILES["a-fleet"]!;
+    const isFleet = (e: { identity: string }) => e.identity.endsWith(`|${account}|${role}`);
+    const rounds = (from: number) =>
+      history.slice(from).filter((h) => h.name === "refreshed" && isFleet(h.event as { identity: string }))
+        .length;
+    const before = fetches(role, account);
+    const mark = history.length;
+    const fleet = await Promise.all(
+      Array.from({ length: 20 }, () => startContainer(busybox, labelled("a-fleet"))),
+    );
+    await Promise.all(fleet.map((c) => waitFor("pushed", (e) => e.containerId === c.id, mark)));
+    // One fetch served all 20 (plus one per round, if a slow machine took > 15 s to start them).
+    expect(fetches(role, account) - before).toBe(1 + rounds(mark));
+    const first = await Promise.all(fleet.map((c) => readPushed(c, "a-fleet")));
+    const firstKeys = first.map((json) => json?.["AccessKeyId"]);
+    const latest = Math.max(...first.map((json) => Date.parse(json?.["Expiration"] ?? "")));
+
+    const refreshed = await waitFor("refreshed", (e) => isFleet(e) && e.expiration > latest, mark, 25_000);
+    expect(refreshed.containers).toBe(20);
+    expect(fetches(role, account) - before).toBe(1 + rounds(mark));
+    const newKeys = await Promise.all(
+      fleet.map(async (c) => (await readPushed(c, "a-fleet"))?.["AccessKeyId"]),
+    );
+    expect(new Set(newKeys).size).toBe(1);
+    expect(firstKeys).not.toContain(newKeys[0]);
+    console.info(
+      `agent: 20 containers, ${fetches(role, account) - before} GetRoleCredentials for ${rounds(mark)} refresh round(s)`,
+    );
+  }, 60_000);
+
+  it("reconnects when the engine connection breaks, then reconciles containers started meanwhile", async () => {
+    const mark = history.length;
+    await proxy.cut();
+    await waitFor("disconnected", () => true, mark);
+    const c = await startContainer(busybox, labelled("a-app")); // through the real socket: the agent cannot see it
+    expect(await readPushed(c, "a-app")).toBeUndefined();
+    await proxy.open();
+    const connected = await waitFor("connected", (e) => e.reconnect, mark);
+    const pushed = await waitFor("pushed", (e) => e.containerId === c.id, mark);
+    console.info(
+      `agent: reconnected, pushed to the missed container ${(pushed.at - connected.at).toFixed(0)} ms later`,
+    );
+    expect((await readPushed(c, "a-app"))?.["AccessKeyId"]).toMatch(/^ASIA/);
+  });
+});
