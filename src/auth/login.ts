@@ -86,7 +86,7 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
       contended = true;
     }
     if (contended && current) {
-      return { expiresAt: (parseCacheTimestamp(current.expiresAt) ?? 0), flow: "device", reused: true };
+      return { expiresAt: parseCacheTimestamp(current.expiresAt) ?? 0, flow: "device", reused: true };
     }
     return await loginLocked(deps, session, options, path);
   } finally {

@@ -23,11 +23,15 @@ export interface RunContainerOptions {
   stdout?: NodeJS.WritableStream;
 }
 
-/** What sso-docker adds to `docker create`: a tmpfs for the secrets, the participation label, the config path. */
+/**
+ * What sso-docker adds to `docker create`: a tmpfs for the secrets, the participation label, the
+ * config path. The empty tmpfs starts 0711 (root's, searchable) so a non-root user's helper can
+ * wait for its file instead of taking the dir for another user's; the push makes it theirs, 0700.
+ */
 export function deliveryOptions(profileNames: readonly string[]): string[] {
   return [
     "--tmpfs",
-    `${TMPFS_SECRET_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=0700`,
+    `${TMPFS_SECRET_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=0711`,
     "--label",
     `${PROFILES_LABEL}=${profileNames.join(",")}`,
     "--env",
@@ -129,12 +133,25 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
       started.then(() => "started" as const),
       child.then(() => "exited" as const),
     ]);
-    if (first === "started") await push();
+    // A container whose first push fails (no shell, unknown user, …) must not run on without
+    // credentials: stop it (`--rm` then removes it) and report why.
+    const firstPush = async () => {
+      try {
+        await push();
+      } catch (err) {
+        await execa(docker, ["kill", id], { reject: false });
+        await child;
+        throw err;
+      }
+    };
+    if (first === "started") await firstPush();
     if (args.detach) {
       const result = await child;
       if (result.exitCode !== 0) return result.exitCode ?? 125;
-      await started;
-      await push();
+      if (first !== "started") {
+        await started;
+        await firstPush();
+      }
       (options.stdout ?? process.stdout).write(`${id}\n`);
       const expiry = profiles[0]?.credentials.expiration.toISOString() ?? "";
       process.stderr.write(
@@ -160,11 +177,11 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
               profiles = fresh;
               await push();
             })
-            .catch((err: unknown) =>
+            .catch((err: unknown) => {
               deps.logger.warn(
                 `could not refresh credentials in ${id.slice(0, 12)}: ${(err as Error).message}`,
-              ),
-            )
+              );
+            })
             .finally(schedule);
         },
         Math.max(1000, soonest - deps.clock.now()),
