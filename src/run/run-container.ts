@@ -108,6 +108,8 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
 
   const events = new AbortController();
   const started = waitForStart(engine, id, events.signal);
+  // When the container exits before its start event is seen, nobody awaits this any more.
+  started.catch(() => undefined);
   const startArgs = [
     "start",
     ...(args.detach ? [] : ["--attach"]),
