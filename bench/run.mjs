@@ -1,0 +1,11 @@
+// Runs every benchmark in turn; each writes bench/results/<name>.json for the README.
+import { execa } from "execa";
+
+for (const [script, args] of [
+  ["bench/credentials.mjs", ["15"]],
+  ["bench/run-container.mjs", ["10"]],
+  ["bench/agent.mjs", ["50"]],
+]) {
+  process.stdout.write(`\n== ${script}\n`);
+  await execa(process.execPath, [script, ...args], { stdio: "inherit" });
+}
