@@ -22,9 +22,11 @@ let agent;
 
 async function pool(items, size, fn) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (queue.length) await fn(queue.shift());
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (queue.length) await fn(queue.shift());
+    }),
+  );
 }
 
 async function state() {
@@ -49,12 +51,29 @@ async function until(what, predicate, timeoutMs = 120_000) {
 try {
   const ids = [];
   await pool([...Array(n).keys()], 4, async () => {
-    const { stdout } = await execa("docker", ["run", "-d", "--label", LABEL, "--label", "sso-docker.profiles=dev", image, "sleep", "900"]);
+    const { stdout } = await execa("docker", [
+      "run",
+      "-d",
+      "--label",
+      LABEL,
+      "--label",
+      "sso-docker.profiles=dev",
+      image,
+      "sleep",
+      "900",
+    ]);
     ids.push(stdout.trim());
   });
 
   // 1. Push vs bare exec, interleaved per container, sequential, same dockerode client.
-  const credentials = JSON.parse((await execa(process.execPath, [CLI, "credentials", "--profile", "dev"], { env: ctx.env, extendEnv: false })).stdout);
+  const credentials = JSON.parse(
+    (
+      await execa(process.execPath, [CLI, "credentials", "--profile", "dev"], {
+        env: ctx.env,
+        extendEnv: false,
+      })
+    ).stdout,
+  );
   const profile = {
     name: "dev",
     region: "us-east-1",
@@ -89,13 +108,18 @@ try {
   });
   // Wait for one full refresh round over every container, then read the agent's memory.
   const firstPushes = new Map((await state()).containers.map((c) => [c.id, c.lastPush]));
-  const round = await until("a refresh round", async () => {
-    const s = await state();
-    const refreshed = s?.containers?.filter((c) => firstPushes.has(c.id) && c.lastPush !== firstPushes.get(c.id)) ?? [];
-    if (refreshed.length < n) return undefined;
-    const times = refreshed.map((c) => Date.parse(c.lastPush));
-    return { wallMs: Math.max(...times) - Math.min(...times) };
-  }, 180_000);
+  const round = await until(
+    "a refresh round",
+    async () => {
+      const s = await state();
+      const refreshed =
+        s?.containers?.filter((c) => firstPushes.has(c.id) && c.lastPush !== firstPushes.get(c.id)) ?? [];
+      if (refreshed.length < n) return undefined;
+      const times = refreshed.map((c) => Date.parse(c.lastPush));
+      return { wallMs: Math.max(...times) - Math.min(...times) };
+    },
+    180_000,
+  );
   const status = await readFile(`/proc/${agent.pid}/status`, "utf8");
   const kib = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
 
@@ -104,7 +128,18 @@ try {
     "a=$(cut -d' ' -f1 /proc/uptime); while [ ! -s /dev/shm/sso-docker/dev.json ]; do sleep 0.01; done; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b";
   const discovered = [];
   for (let i = 0; i < 5; i++) {
-    const { stdout } = await execa("docker", ["run", "--rm", "--label", LABEL, "--label", "sso-docker.profiles=dev", image, "sh", "-c", probe]);
+    const { stdout } = await execa("docker", [
+      "run",
+      "--rm",
+      "--label",
+      LABEL,
+      "--label",
+      "sso-docker.profiles=dev",
+      image,
+      "sh",
+      "-c",
+      probe,
+    ]);
     const [a, b] = stdout.trim().split(" ").map(Number);
     discovered.push(Math.round((b - a) * 1000));
   }

@@ -27,13 +27,25 @@ try {
     const rel = join(service, "2019-06-10", "endpoint-rule-set-1.json");
     const src = join("/usr/lib/python3/dist-packages/awscli/botocore/data", rel);
     const ruleSet = JSON.parse(await readFile(src, "utf8"));
-    ruleSet.rules = [{ conditions: [], endpoint: { url: idc.url, properties: {}, headers: {} }, type: "endpoint" }];
+    ruleSet.rules = [
+      { conditions: [], endpoint: { url: idc.url, properties: {}, headers: {} }, type: "endpoint" },
+    ];
     await mkdir(join(home, ".aws", "models", service, "2019-06-10"), { recursive: true });
     await writeFile(join(home, ".aws", "models", rel), JSON.stringify(ruleSet));
   }
-  const env = { HOME: home, PATH: "/usr/bin:/bin", AWS_PAGER: "", AWS_EC2_METADATA_DISABLED: "true", ...idc.endpointEnv() };
+  const env = {
+    HOME: home,
+    PATH: "/usr/bin:/bin",
+    AWS_PAGER: "",
+    AWS_EC2_METADATA_DISABLED: "true",
+    ...idc.endpointEnv(),
+  };
   const opts = { env, extendEnv: false };
-  await execa(process.execPath, [CLI, "login", "--profile", "dev", "--use-device-code", "--no-browser"], opts);
+  await execa(
+    process.execPath,
+    [CLI, "login", "--profile", "dev", "--use-device-code", "--no-browser"],
+    opts,
+  );
   // Warm both: the first call fetches role credentials into ~/.aws/cli/cache, shared by both tools.
   const ours = [process.execPath, [CLI, "credentials", "--profile", "dev"]];
   const theirs = [AWS, ["configure", "export-credentials", "--profile", "dev", "--format", "process"]];

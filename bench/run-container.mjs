@@ -12,19 +12,35 @@ try {
   const label = ["--label", "sso-docker.bench=1"];
   // Warm-up: image layers, page cache, the role-credential cache.
   await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options);
-  await timeCommand(process.execPath, [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"], options);
+  await timeCommand(
+    process.execPath,
+    [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"],
+    options,
+  );
   const plain = [];
   const ours = [];
   for (let i = 0; i < runs; i++) {
     plain.push((await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options)).ms);
-    ours.push((await timeCommand(process.execPath, [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"], options)).ms);
+    ours.push(
+      (
+        await timeCommand(
+          process.execPath,
+          [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"],
+          options,
+        )
+      ).ms,
+    );
   }
   // First instruction → credentials readable, measured inside with /proc/uptime (10 ms resolution).
   const probe =
     "a=$(cut -d' ' -f1 /proc/uptime); /bin/sh /etc/sso-docker/credential-process /run/sso-docker/dev.json >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b";
   const toCredentials = [];
   for (let i = 0; i < runs; i++) {
-    const { result } = await timeCommand(process.execPath, [CLI, "run", "--profile", "dev", "--rm", ...label, image, "sh", "-c", probe], options);
+    const { result } = await timeCommand(
+      process.execPath,
+      [CLI, "run", "--profile", "dev", "--rm", ...label, image, "sh", "-c", probe],
+      options,
+    );
     const [a, b] = result.stdout.trim().split(" ").map(Number);
     toCredentials.push(Math.round((b - a) * 1000));
   }

@@ -23,7 +23,10 @@ export async function signedInHome(fakeOptions = {}) {
     AWS_EC2_METADATA_DISABLED: "true",
     ...idc.endpointEnv(),
   };
-  await execa(process.execPath, [CLI, "login", "--profile", "dev", "--use-device-code", "--no-browser"], { env, extendEnv: false });
+  await execa(process.execPath, [CLI, "login", "--profile", "dev", "--use-device-code", "--no-browser"], {
+    env,
+    extendEnv: false,
+  });
   return {
     idc,
     home,

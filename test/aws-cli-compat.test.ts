@@ -16,7 +16,9 @@ import type { TestHome } from "./support/host.js";
 import { makeTestHome, sampleConfig } from "./support/host.js";
 
 const approvingUi = (idc: FakeIdc): LoginUi => ({
-  devicePrompt: (p) => idc.approveDevice(p.userCode),
+  devicePrompt: (p) => {
+    idc.approveDevice(p.userCode);
+  },
   authorizePrompt: () => undefined,
 });
 

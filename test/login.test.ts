@@ -108,7 +108,9 @@ describe("device code login", () => {
     });
     const deps = home.deps({ env: { SSH_TTY: "/dev/pts/0" } });
     const { session, endpoints } = await resolveProfile(deps, "dev");
-    const ui = recordingUi((code) => idc.denyDevice(code));
+    const ui = recordingUi((code) => {
+      idc.denyDevice(code);
+    });
     const failure = login(deps, session, { ui, oidcEndpoint: endpoints.oidc, openBrowser: false });
     await expect(failure).rejects.toBeInstanceOf(LoginError);
     await expect(failure).rejects.toThrow(/profile dev was denied/);

@@ -20,8 +20,12 @@ export async function openInBrowser(url: string): Promise<boolean> {
     const { default: open } = await import("open");
     const child = await open(url);
     return await new Promise<boolean>((resolve) => {
-      child.once("error", () => resolve(false));
-      child.once("spawn", () => resolve(true));
+      child.once("error", () => {
+        resolve(false);
+      });
+      child.once("spawn", () => {
+        resolve(true);
+      });
       // `open` may resolve after spawn already happened.
       if (child.pid !== undefined) resolve(true);
     });

@@ -70,7 +70,7 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
       },
       onCompromised: () => undefined,
     })
-    .catch(async (err: unknown) => {
+    .catch((err: unknown) => {
       throw new LoginError(`Could not take the login lock for ${describeSession(session)} (${lockPath}).`, {
         cause: err,
       });

@@ -73,13 +73,17 @@ export async function runPkceFlow(input: PkceFlowInput): Promise<TokenGrant> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(0, "127.0.0.1", () => {
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const redirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
 
   const timeout = new AbortController();
-  const onAbort = () => timeout.abort();
+  const onAbort = () => {
+    timeout.abort();
+  };
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await input.onPrompt({

@@ -6,7 +6,7 @@ const VERIFIER_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 export function createCodeVerifier(): string {
   const bytes = randomBytes(64);
   let out = "";
-  for (const byte of bytes) out += VERIFIER_ALPHABET[byte % VERIFIER_ALPHABET.length];
+  for (const byte of bytes) out += VERIFIER_ALPHABET.charAt(byte % VERIFIER_ALPHABET.length);
   return out;
 }
 

@@ -11,7 +11,8 @@ const DEFAULT_LIFETIME_MS = 60 * 60_000;
  * SDK's refresh window; 30-s test credentials are replaced every ~15 s.
  */
 export function refreshLeadMs(credentials: RoleCredentials): number {
-  const lifetime = credentials.issuedAt === undefined ? DEFAULT_LIFETIME_MS : credentials.expiration - credentials.issuedAt;
+  const lifetime =
+    credentials.issuedAt === undefined ? DEFAULT_LIFETIME_MS : credentials.expiration - credentials.issuedAt;
   return Math.min(MAX_LEAD_MS, Math.max(0, lifetime) / 2);
 }
 
