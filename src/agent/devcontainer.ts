@@ -71,11 +71,13 @@ export async function readFeatureParticipation(
       `container ${container.name} has SSO_DOCKER_FEATURE=1 but no readable ${FEATURE_PROFILES_FILE} / ${FEATURE_USER_FILE} (${result.stderr.trim() || `exit ${result.exitCode}`}); rebuild it with the sso-docker Feature`,
     );
   }
-  const lines = result.stdout.split("\n").map((line) => line.trim());
-  while (lines.at(-1) === "") lines.pop();
-  const fileUser = lines.pop() ?? "";
-  const profiles = parseProfileList(lines.join(","));
-  if (profiles.length === 0) throw new Error(`container ${container.name}: ${FEATURE_PROFILES_FILE} names no profile`);
+  // The user file is one line, so it is what follows the last newline but the final one.
+  const text = result.stdout.endsWith("\n") ? result.stdout.slice(0, -1) : result.stdout;
+  const cut = text.lastIndexOf("\n");
+  const fileUser = text.slice(cut + 1).trim();
+  const profiles = parseProfileList(cut < 0 ? "" : text.slice(0, cut).split("\n").join(","));
+  if (profiles.length === 0)
+    throw new Error(`container ${container.name}: ${FEATURE_PROFILES_FILE} names no profile`);
   for (const name of profiles) validateProfileName(name);
   const label = container.labels[USER_LABEL]?.trim();
   const user = label || fileUser || metadataRemoteUser(container.labels);

@@ -1,0 +1,174 @@
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "./cli-support.js";
+import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
+import { sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
+import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import {
+  DEVCONTAINER,
+  DevcontainerEvents,
+  FEATURE_SOURCE,
+  imagesOfWorkspace,
+  serializedBuild,
+  upJson,
+} from "./devcontainer-support.js";
+
+// The documented Dev Containers setup, end to end with the real @devcontainers/cli: the Feature
+// by local path, the one-line initializeCommand that starts `sso-docker agent --detach`, and the
+// AWS CLI in the container calling the fake STS (which checks the SigV4 signature) as the remote user.
+
+const LIFETIME_SECONDS = 20; // the agent re-pushes every ~10 s: a rotation happens within the test
+const docker = new Docker();
+
+sweepTestContainersAfterAll();
+
+let fx: RunFixture;
+let workspace: string;
+let events: DevcontainerEvents;
+let containerId: string;
+const cliOptions = () =>
+  ({ env: fx.env, extendEnv: false, stdin: "ignore", reject: false, all: true }) as const;
+const devcontainer = (args: readonly string[]) => execa(DEVCONTAINER, args, cliOptions());
+const up = (...extra: string[]) =>
+  execa(
+    ...serializedBuild(["up", "--workspace-folder", workspace, "--buildkit", "never", ...extra]),
+    cliOptions(),
+  );
+const inContainer = (command: readonly string[]) =>
+  devcontainer(["exec", "--workspace-folder", workspace, ...command]);
+const callerIdentity = (profile?: string) =>
+  inContainer([
+    "aws",
+    "sts",
+    "get-caller-identity",
+    "--endpoint-url",
+    fx.endpoint,
+    ...(profile === undefined ? [] : ["--profile", profile]),
+  ]);
+
+beforeAll(async () => {
+  fx = await startRunFixture({ roleCredentialSeconds: LIFETIME_SECONDS });
+  workspace = await mkdtemp(join(tmpdir(), "sso-docker-devcontainer-"));
+  const dotDevcontainer = join(workspace, ".devcontainer");
+  await mkdir(dotDevcontainer);
+  // A local Feature must sit inside .devcontainer/: a copy, as a user would vendor it.
+  await cp(FEATURE_SOURCE, join(dotDevcontainer, "sso-docker"), { recursive: true });
+  const config = {
+    name: "sso-docker e2e",
+    image: fx.images.debianAws,
+    remoteUser: "dev",
+    features: { "./sso-docker": { profiles: "dev,ops" } },
+    // What the README documents, with the built CLI instead of a global `sso-docker`. It runs in
+    // the environment of `devcontainer up` (HOME and the fake's endpoints here).
+    initializeCommand: `${process.execPath} ${CLI} agent --detach --no-browser`,
+    runArgs: ["--add-host=host.docker.internal:host-gateway", `--label=${TEST_LABEL}=${testRunId}`],
+  };
+  await writeFile(join(dotDevcontainer, "devcontainer.json"), JSON.stringify(config, null, 2));
+  events = await DevcontainerEvents.follow(docker, workspace);
+}, IMAGE_BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  events.close();
+  await execa(process.execPath, [CLI, "agent", "stop"], { env: fx.env, extendEnv: false, reject: false });
+  const tags = await imagesOfWorkspace(workspace);
+  if (tags.length > 0) await execa("docker", ["rmi", "--force", ...tags], { reject: false });
+  await rm(workspace, { recursive: true, force: true });
+  await fx[Symbol.asyncDispose]();
+});
+
+describe("Dev Container with the sso-docker Feature and the agent from initializeCommand", () => {
+  it("`devcontainer up` starts the agent and the AWS CLI works as the remote user within seconds", async () => {
+    const mark = events.mark();
+    const started = Date.now();
+    const result = await up();
+    expect(result.exitCode, result.all).toBe(0);
+    const outcome = upJson(result.stdout);
+    expect(outcome).toMatchObject({ outcome: "success", remoteUser: "dev" });
+    containerId = outcome.containerId;
+    const upMs = Date.now() - started;
+    expect(result.all).toMatch(/Started the sso-docker agent for unix:\/\/\/var\/run\/docker.sock/);
+
+    const push = await events.push(mark, 15_000);
+    expect(push.containerId).toBe(containerId);
+    const identity = await callerIdentity();
+    expect(identity.exitCode, identity.all).toBe(0);
+    const readyMs = Date.now() - started - upMs;
+    console.info(`devcontainer up: ${upMs} ms; aws sts get-caller-identity succeeded ${readyMs} ms after it`);
+    expect(JSON.parse(identity.stdout)).toMatchObject({ Arn: arnOf("dev") });
+    const ops = await callerIdentity("ops");
+    expect(JSON.parse(ops.stdout)).toMatchObject({ Arn: arnOf("ops") });
+
+    const owner = await inContainer([
+      "sh",
+      "-c",
+      "id -un; stat -c '%U %a' /dev/shm/sso-docker /dev/shm/sso-docker/*.json",
+    ]);
+    expect(owner.stdout.split("\n")).toEqual([
+      "dev",
+      "dev 700",
+      "dev 600", // dev.json
+      "dev 600", // ops.json
+    ]);
+  }, 600_000);
+
+  it("keeps working across a rotation of the role credentials", async () => {
+    const before = await pushedKey();
+    const mark = events.mark();
+    await events.push(mark, LIFETIME_SECONDS * 1000);
+    const after = await pushedKey();
+    expect(after).not.toBe(before);
+    const identity = await callerIdentity();
+    expect(identity.exitCode, identity.all).toBe(0);
+    expect(JSON.parse(identity.stdout)).toMatchObject({ Arn: arnOf("dev") });
+  }, 60_000);
+
+  it("has credentials back within 1 s of a start after a stop (tmpfs emptied), via `devcontainer up`", async () => {
+    await execa("docker", ["stop", "--time", "1", containerId]);
+    const mark = events.mark();
+    const result = await up();
+    expect(result.exitCode, result.all).toBe(0);
+    expect(upJson(result.stdout).containerId).toBe(containerId);
+    expect(result.all).toMatch(/already running/);
+    const push = await events.push(mark, 10_000);
+    const start = events.lastStart(containerId, mark);
+    const latencyMs = (push.timeNano - start.timeNano) / 1e6;
+    console.info(`start → credentials pushed: ${latencyMs.toFixed(0)} ms`);
+    expect(latencyMs).toBeLessThan(1000);
+    const identity = await callerIdentity();
+    expect(identity.exitCode, identity.all).toBe(0);
+  }, 120_000);
+
+  it("has credentials in a rebuilt container within 1 s of its start, with no bind mount but the workspace", async () => {
+    const mark = events.mark();
+    const result = await up("--remove-existing-container");
+    expect(result.exitCode, result.all).toBe(0);
+    const rebuilt = upJson(result.stdout).containerId;
+    expect(rebuilt).not.toBe(containerId);
+    containerId = rebuilt;
+    const push = await events.push(mark, 10_000, rebuilt);
+    const latencyMs = (push.timeNano - events.lastStart(rebuilt, mark).timeNano) / 1e6;
+    console.info(`rebuilt: start → credentials pushed: ${latencyMs.toFixed(0)} ms`);
+    expect(latencyMs).toBeLessThan(1000);
+    expect((await callerIdentity()).exitCode).toBe(0);
+
+    const info = await docker.getContainer(rebuilt).inspect();
+    expect(info.Mounts.map((m) => ({ type: m.Type, source: m.Source }))).toEqual([
+      { type: "bind", source: workspace },
+    ]);
+    const inspected = JSON.stringify(info);
+    for (const secret of await fx.hostSecrets()) expect(inspected).not.toContain(secret);
+    expect(info.Config.Env).toEqual(
+      expect.arrayContaining(["AWS_CONFIG_FILE=/etc/sso-docker/config", "SSO_DOCKER_FEATURE=1"]),
+    );
+  }, 300_000);
+});
+
+/** The AccessKeyId the agent last pushed for profile dev, read as root from outside. */
+async function pushedKey(): Promise<string> {
+  const { stdout } = await execa("docker", ["exec", containerId, "cat", "/dev/shm/sso-docker/dev.json"]);
+  return (JSON.parse(stdout) as { AccessKeyId: string }).AccessKeyId;
+}
