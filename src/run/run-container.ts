@@ -16,7 +16,8 @@ import type { RunArgs } from "./run-args.js";
 export const PROFILES_LABEL = "sso-docker.profiles";
 
 export interface RunContainerOptions {
-  engine: DockerEngine;
+  /** The engine client, or a loader run while `docker create` works (dockerode takes ~0.2 s to load). */
+  engine: DockerEngine | (() => Promise<DockerEngine>);
   /** The docker CLI to pass options through to. */
   docker?: string;
   /** Where `-d` prints the container id. */
@@ -67,14 +68,15 @@ async function deliveryProfiles(
  * as the container runs. Returns the exit code `docker run` would have.
  */
 export async function runContainer(deps: Deps, args: RunArgs, options: RunContainerOptions): Promise<number> {
-  const { engine } = options;
   const docker = options.docker ?? "docker";
   const names = args.profiles.length > 0 ? args.profiles : [selectProfileName({ env: deps.env })];
   const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
   const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
 
-  // Credentials and container creation in parallel: both take a round trip.
-  const [profilesResult, created] = await Promise.allSettled([
+  // Credentials, container creation and loading the engine client in parallel.
+  const loadEngine =
+    typeof options.engine === "function" ? options.engine() : Promise.resolve(options.engine);
+  const [profilesResult, created, engineResult] = await Promise.allSettled([
     deliveryProfiles(source, resolved),
     execa(docker, ["create", ...deliveryOptions(names), ...args.createOptions, ...args.imageAndCommand], {
       stdin: "ignore",
@@ -82,6 +84,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
       stderr: "inherit",
       reject: false,
     }),
+    loadEngine,
   ]);
   if (created.status === "rejected")
     throw new DockerError(`Could not run docker: ${String(created.reason)}`, {
@@ -93,6 +96,11 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     await execa(docker, ["rm", "-f", id], { reject: false });
     throw profilesResult.reason as Error;
   }
+  if (engineResult.status === "rejected") {
+    await execa(docker, ["rm", "-f", id], { reject: false });
+    throw engineResult.reason as Error;
+  }
+  const engine = engineResult.value;
   let profiles = profilesResult.value;
   await seedStaticFiles(engine, id, profiles);
 

@@ -1,4 +1,3 @@
-import { createDockerEngine } from "../../docker/engine.js";
 import { parseRunArgs } from "../../run/run-args.js";
 import { runContainer } from "../../run/run-container.js";
 import { createDeps } from "../../runtime/deps.js";
@@ -7,6 +6,10 @@ import type { GlobalOptions } from "../main.js";
 export async function runRun(argv: readonly string[], globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
   const args = parseRunArgs(argv);
-  const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
-  process.exitCode = await runContainer(deps, args, { engine });
+  process.exitCode = await runContainer(deps, args, {
+    engine: async () => {
+      const { createDockerEngine } = await import("../../docker/engine.js");
+      return createDockerEngine({ env: deps.env, home: deps.paths.home });
+    },
+  });
 }
