@@ -2,7 +2,7 @@ import type { SSOOIDCClient } from "@aws-sdk/client-sso-oidc";
 import type { Clock } from "../runtime/clock.js";
 import { CancelledError, LoginError } from "../runtime/errors.js";
 import type { ClientRegistration, TokenGrant } from "./token-grant.js";
-import { EXPIRED_AUTHORIZATION_MESSAGE } from "./token-grant.js";
+import { EXPIRED_AUTHORIZATION_MESSAGE, toTokenGrant } from "./token-grant.js";
 
 export interface DevicePrompt {
   verificationUri: string;
@@ -63,12 +63,7 @@ export async function runDeviceFlow(input: DeviceFlowInput): Promise<TokenGrant>
         }),
         signal ? { abortSignal: signal } : {},
       );
-      if (!token.accessToken) throw new LoginError("IAM Identity Center returned no access token.");
-      return {
-        accessToken: token.accessToken,
-        expiresAt: issuedAt + (token.expiresIn ?? 3600) * 1000,
-        refreshToken: token.refreshToken,
-      };
+      return toTokenGrant(token, issuedAt);
     } catch (err) {
       if (signal?.aborted) throw new CancelledError("Login cancelled.");
       switch ((err as { name?: string }).name) {

@@ -6,7 +6,7 @@ import type { Clock } from "../runtime/clock.js";
 import { CancelledError, LoginError } from "../runtime/errors.js";
 import { buildAuthorizeUrl, codeChallengeFor, createCodeVerifier, newState } from "./pkce.js";
 import type { ClientRegistration, TokenGrant } from "./token-grant.js";
-import { EXPIRED_AUTHORIZATION_MESSAGE } from "./token-grant.js";
+import { EXPIRED_AUTHORIZATION_MESSAGE, toTokenGrant } from "./token-grant.js";
 
 export interface PkceFlowInput {
   client: SSOOIDCClient;
@@ -123,12 +123,7 @@ export async function runPkceFlow(input: PkceFlowInput): Promise<TokenGrant> {
       }),
       signal ? { abortSignal: signal } : {},
     );
-    if (!token.accessToken) throw new LoginError("IAM Identity Center returned no access token.");
-    return {
-      accessToken: token.accessToken,
-      expiresAt: issuedAt + (token.expiresIn ?? 3600) * 1000,
-      refreshToken: token.refreshToken,
-    };
+    return toTokenGrant(token, issuedAt);
   } finally {
     timeout.abort();
     signal?.removeEventListener("abort", onAbort);

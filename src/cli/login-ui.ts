@@ -1,4 +1,8 @@
+import type { SessionRef } from "../auth/session-ref.js";
+import type { Deps } from "../runtime/deps.js";
+import { withInterrupt } from "./interrupt.js";
 import type { LoginUi } from "../auth/login.js";
+import { login } from "../auth/login.js";
 
 export interface TerminalLoginUi extends LoginUi {
   /** Stops the spinner, if one is running. */
@@ -51,4 +55,20 @@ export async function createLoginUi(stream: NodeJS.WriteStream = process.stderr)
       spin = undefined;
     },
   };
+}
+
+/** Signs in on the terminal: prompt, spinner, Ctrl-C cancels cleanly. Shared by `login` and `configure`. */
+export async function loginOnTerminal(
+  deps: Deps,
+  session: SessionRef,
+  options: { useDeviceCode?: boolean | undefined; openBrowser: boolean; oidcEndpoint: string | undefined },
+): Promise<void> {
+  const ui = await createLoginUi();
+  try {
+    await withInterrupt((signal) => login(deps, session, { ...options, signal, ui }));
+    ui.done("Signed in");
+  } catch (err) {
+    ui.done("Not signed in");
+    throw err;
+  }
 }

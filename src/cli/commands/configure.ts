@@ -1,4 +1,3 @@
-import { login } from "../../auth/login.js";
 import type { SessionRef } from "../../auth/session-ref.js";
 import { getAccessToken } from "../../auth/access-token.js";
 import { createPortalClient, portalOrigin } from "../../auth/sso-clients.js";
@@ -12,8 +11,7 @@ import { listAllAccounts, listAllRoles } from "../../credentials/portal.js";
 import { createDeps } from "../../runtime/deps.js";
 import { ConfigError, ProfileError, SessionExpiredError, SsoDockerError } from "../../runtime/errors.js";
 import type { GlobalOptions } from "../main.js";
-import { createLoginUi } from "../login-ui.js";
-import { withInterrupt } from "../interrupt.js";
+import { loginOnTerminal } from "../login-ui.js";
 import { createPrompter } from "../prompter.js";
 
 interface ConfigureFlags {
@@ -93,22 +91,11 @@ export async function runConfigure(flags: ConfigureFlags, globals: GlobalOptions
     token = await getAccessToken(deps, session, endpoints.oidc);
   } catch (err) {
     if (!(err instanceof SessionExpiredError)) throw err;
-    const ui = await createLoginUi();
-    try {
-      await withInterrupt((signal) =>
-        login(deps, session, {
-          useDeviceCode: flags.useDeviceCode,
-          openBrowser: flags.browser !== false,
-          signal,
-          ui,
-          oidcEndpoint: endpoints.oidc,
-        }),
-      );
-      ui.done("Signed in");
-    } catch (loginErr) {
-      ui.done("Not signed in");
-      throw loginErr;
-    }
+    await loginOnTerminal(deps, session, {
+      useDeviceCode: flags.useDeviceCode,
+      openBrowser: flags.browser !== false,
+      oidcEndpoint: endpoints.oidc,
+    });
     token = await getAccessToken(deps, session, endpoints.oidc);
   }
 

@@ -1,4 +1,3 @@
-import { login } from "../../auth/login.js";
 import type { SessionRef } from "../../auth/session-ref.js";
 import { loadAwsConfig } from "../../aws-files/config-read.js";
 import { resolveSsoEndpoints } from "../../aws-files/endpoints.js";
@@ -7,8 +6,7 @@ import { resolveProfile } from "../../credentials/resolve-profile.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import type { GlobalOptions } from "../main.js";
-import { createLoginUi } from "../login-ui.js";
-import { withInterrupt } from "../interrupt.js";
+import { loginOnTerminal } from "../login-ui.js";
 
 interface LoginFlags {
   profile?: string;
@@ -46,21 +44,10 @@ async function sessionFromFlags(
 export async function runLogin(flags: LoginFlags, globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
   const { session, oidc } = await sessionFromFlags(deps, flags);
-  const ui = await createLoginUi();
-  try {
-    await withInterrupt((signal) =>
-      login(deps, session, {
-        useDeviceCode: flags.useDeviceCode,
-        openBrowser: flags.browser !== false,
-        signal,
-        ui,
-        oidcEndpoint: oidc,
-      }),
-    );
-    ui.done("Signed in");
-  } catch (err) {
-    ui.done("Not signed in");
-    throw err;
-  }
+  await loginOnTerminal(deps, session, {
+    useDeviceCode: flags.useDeviceCode,
+    openBrowser: flags.browser !== false,
+    oidcEndpoint: oidc,
+  });
   process.stdout.write(`Successfully logged into Start URL: ${session.startUrl}\n`);
 }
