@@ -21,8 +21,27 @@ export interface SecondEngine extends AsyncDisposable {
   port: number;
   /** The docker CLI's environment for this engine (nothing but PATH and DOCKER_HOST). */
   env: Record<string, string>;
-  /** dockerd's log so far, for failure messages. */
+  /** dockerd's log so far (every run of it), for failure messages. */
   log(): string;
+  /**
+   * Stops dockerd as a service manager would (SIGTERM; it stops its containers and containerd
+   * on the way out) and resolves when the process has exited. Data root, exec root, bridge and
+   * port stay for `startDaemon()`.
+   */
+  stopDaemon(): Promise<void>;
+  /**
+   * Starts the same dockerd again (same data root, exec root, bridge and port) after
+   * `stopDaemon()`; resolves once it listens. Containers come back by their restart policies.
+   */
+  startDaemon(): Promise<void>;
+}
+
+export interface SecondEngineOptions {
+  /**
+   * false: always a throw-away data root, so the cached one (and its lock) stays free for the
+   * tests that need its large images. Default true.
+   */
+  cache?: boolean;
 }
 
 const CACHE = process.env["SSO_DOCKER_TEST_CACHE"] ?? "/var/cache/sso-docker-test";
@@ -85,6 +104,11 @@ export async function stopProcess(child: ChildProcessLike, graceMs = 20_000): Pr
   clearTimeout(timer);
 }
 
+async function scratchDataRoot(): Promise<{ dataRoot: string; release: () => Promise<void> }> {
+  const scratch = await mkdtemp(join(tmpdir(), "sso-docker-engine2-data-"));
+  return { dataRoot: scratch, release: () => rm(scratch, { recursive: true, force: true }) };
+}
+
 async function lockDataRoot(): Promise<{ dataRoot: string; release: () => Promise<void> }> {
   const dataRoot = join(CACHE, "remote-engine", "data-root");
   try {
@@ -99,8 +123,7 @@ async function lockDataRoot(): Promise<{ dataRoot: string; release: () => Promis
     return { dataRoot, release };
   } catch {
     // Held by another test process (or the cache is not writable): a fresh data root.
-    const scratch = await mkdtemp(join(tmpdir(), "sso-docker-engine2-data-"));
-    return { dataRoot: scratch, release: () => rm(scratch, { recursive: true, force: true }) };
+    return scratchDataRoot();
   }
 }
 
@@ -115,8 +138,11 @@ async function createBridge(name: string): Promise<void> {
 }
 
 /** Starts the second engine and gives it `images` from the main engine (loaded once, then cached). */
-export async function startSecondEngine(images: readonly string[]): Promise<SecondEngine> {
-  const { dataRoot, release } = await lockDataRoot();
+export async function startSecondEngine(
+  images: readonly string[],
+  options: SecondEngineOptions = {},
+): Promise<SecondEngine> {
+  const { dataRoot, release } = options.cache === false ? await scratchDataRoot() : await lockDataRoot();
   // Short: containerd's sockets live under the exec root and unix socket paths are limited.
   const execRoot = await mkdtemp(join(tmpdir(), "sso-e2-"));
   const port = await freePort();
@@ -125,28 +151,12 @@ export async function startSecondEngine(images: readonly string[]): Promise<Seco
   const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", DOCKER_HOST: host };
   let daemon: ChildProcessLike | undefined;
   let log = "";
-  const dispose = async () => {
-    if (daemon) {
-      // Containers first: dockerd would otherwise stop each one with a 10 s grace on the way out.
-      const ids = await execa("docker", ["ps", "-aq"], { env, extendEnv: false, reject: false });
-      const leftover = ids.stdout.split("\n").filter((id) => id !== "");
-      if (leftover.length > 0) {
-        await execa("docker", ["rm", "-f", ...leftover], { env, extendEnv: false, reject: false });
-      }
-      await stopProcess(daemon);
-    }
-    // dockerd may leave its default network namespace mounted in the exec root.
-    await execa("umount", [join(execRoot, "netns", "default")], { reject: false });
-    await rm(execRoot, { recursive: true, force: true }).catch(() => undefined);
-    await execa("ip", ["link", "delete", bridge], { reject: false });
-    await release();
-  };
-  try {
-    await createBridge(bridge);
-    // Not /etc/docker/daemon.json: that one is the main engine's (hosts, bridge, …).
-    const configFile = join(execRoot, "daemon.json");
-    await writeFile(configFile, "{}\n");
-    daemon = execa(
+  const running = () => daemon !== undefined && daemon.exitCode === null && daemon.signalCode === null;
+  // Not /etc/docker/daemon.json: that one is the main engine's (hosts, bridge, …).
+  const configFile = join(execRoot, "daemon.json");
+  /** Spawns dockerd as `daemon`; resolves once it listens (an execa subprocess is a thenable: not returned). */
+  const launch = async (timeoutMs?: number): Promise<void> => {
+    const child = execa(
       "dockerd",
       [
         "--config-file",
@@ -166,17 +176,63 @@ export async function startSecondEngine(images: readonly string[]): Promise<Seco
         "--ip6tables=false",
         "--ip-masq=false",
       ],
-      { stdin: "ignore", stdout: "ignore", buffer: false, reject: false },
+      // No SIGKILL from execa 5 s after SIGTERM: a dockerd killed while it stops its containers
+      // leaves them, its containerd and its mounts behind. stopProcess's grace applies instead.
+      { stdin: "ignore", stdout: "ignore", buffer: false, reject: false, forceKillAfterDelay: false },
     );
-    daemon.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
-    await waitForOutput(daemon, new RegExp(`API listen on 127\\.0\\.0\\.1:${port}`), "second dockerd");
+    child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
+    daemon = child;
+    try {
+      const listening = new RegExp(`API listen on 127\\.0\\.0\\.1:${port}`);
+      await waitForOutput(child, listening, "second dockerd", timeoutMs);
+    } catch (error) {
+      await stopProcess(child);
+      throw error;
+    }
+  };
+  const dispose = async () => {
+    // Stopped by a test that failed before starting it again: start it to remove its containers
+    // (a kept data root would otherwise start them again next time).
+    if (daemon && !running()) await launch(30_000).catch(() => undefined);
+    if (daemon && running()) {
+      // Containers first: dockerd would otherwise stop each one with a 10 s grace on the way out.
+      const ids = await execa("docker", ["ps", "-aq"], { env, extendEnv: false, reject: false });
+      const leftover = ids.stdout.split("\n").filter((id) => id !== "");
+      if (leftover.length > 0) {
+        await execa("docker", ["rm", "-f", ...leftover], { env, extendEnv: false, reject: false });
+      }
+      await stopProcess(daemon);
+    }
+    // dockerd may leave its default network namespace mounted in the exec root.
+    await execa("umount", [join(execRoot, "netns", "default")], { reject: false });
+    await rm(execRoot, { recursive: true, force: true }).catch(() => undefined);
+    await execa("ip", ["link", "delete", bridge], { reject: false });
+    await release();
+  };
+  try {
+    await createBridge(bridge);
+    await writeFile(configFile, "{}\n");
+    await launch();
     await removeAllContainers(env);
     await loadImages(images, env);
   } catch (error) {
     await dispose();
     throw error;
   }
-  return { host, port, env, log: () => log, [Symbol.asyncDispose]: dispose };
+  return {
+    host,
+    port,
+    env,
+    log: () => log,
+    async stopDaemon() {
+      if (daemon) await stopProcess(daemon);
+    },
+    async startDaemon() {
+      if (running()) throw new Error(`the second dockerd at ${host} is running already`);
+      await launch();
+    },
+    [Symbol.asyncDispose]: dispose,
+  };
 }
 
 /** The engine is this test's alone: a run that crashed may have left containers behind. */
@@ -197,7 +253,9 @@ async function loadImages(images: readonly string[], env: Record<string, string>
   const missing = images.filter((image) => !present.includes(image));
   if (missing.length > 0) {
     console.info(`second engine: loading ${missing.join(", ")} (once per machine)`);
-    await execa("docker", ["save", ...missing]).pipe("docker", ["load", "--quiet"], {
+    // Not buffered: execa would kill `docker save` once its output passed maxBuffer (100 MB), and
+    // the Debian image's tar is ~500 MB ("docker load: unexpected EOF").
+    await execa("docker", ["save", ...missing], { buffer: false }).pipe("docker", ["load", "--quiet"], {
       env,
       extendEnv: false,
     });
