@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
+import type { AgentEventName } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { formatExpiresAt } from "../src/auth/access-token.js";
@@ -15,6 +15,7 @@ import { createLogger } from "../src/runtime/logger.js";
 import { IDLE_COMMAND, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome, sampleConfig } from "./support/host.js";
+import { createAgentEventLog } from "./support/agent-events.js";
 import { ensureTestImages } from "./support/images.js";
 import type { SecondEngine } from "./support/remote-engine.js";
 import { startSecondEngine } from "./support/remote-engine.js";
@@ -36,43 +37,10 @@ let home: TestHome;
 let agent: AgentHandle;
 let busybox: string;
 const logs: string[] = [];
+const events = createAgentEventLog(logs, () => `\nsecond dockerd log tail:\n${engine2.log().slice(-2000)}`);
+const { history, waitFor } = events;
 /** Undone in reverse order in afterAll, whatever beforeAll got to. */
 const cleanups: (() => PromiseLike<unknown>)[] = [];
-const history: { name: AgentEventName; event: unknown }[] = [];
-const wakeups = new Set<() => void>();
-
-/** The first `name` event at or after history index `from` matching `pred` (past or future). */
-function waitFor<K extends AgentEventName>(
-  name: K,
-  pred: (event: AgentEvents[K]) => boolean,
-  from: number,
-  timeoutMs: number,
-  what: string,
-): Promise<AgentEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const hit = history.slice(from).find((h) => h.name === name && pred(h.event as AgentEvents[K]));
-      if (!hit) return;
-      cleanup();
-      resolve(hit.event as AgentEvents[K]);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `${what}: no agent event "${name}" within ${timeoutMs} ms; agent log tail:\n${logs.slice(-15).join("\n")}\n` +
-            `second dockerd log tail:\n${engine2.log().slice(-2000)}`,
-        ),
-      );
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      wakeups.delete(check);
-    };
-    wakeups.add(check);
-    check();
-  });
-}
 
 /** `cmd` in the container as its user `dev`, through the second engine's API. */
 function execAsDev(id: string, cmd: readonly string[]) {
@@ -138,11 +106,7 @@ beforeAll(async () => {
   agent = await startAgent(deps, { engine, openBrowser: false, reconnect: { baseMs: 200, maxMs: 1000 } });
   cleanups.push(() => agent.stop());
   const names: AgentEventName[] = ["connected", "disconnected", "reconciled", "pushed", "pushFailed"];
-  for (const name of names)
-    agent.on(name, (event) => {
-      history.push({ name, event });
-      for (const wake of [...wakeups]) wake();
-    });
+  events.attach(agent, names);
   await agent.ready;
 }, 120_000);
 

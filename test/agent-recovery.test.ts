@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentFiles } from "../src/agent/agent-files.js";
 import type { AgentLock } from "../src/agent/agent-lock.js";
 import { acquireAgentLock } from "../src/agent/agent-lock.js";
-import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { buildStatusReport } from "../src/agent/status-report.js";
@@ -24,6 +23,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { createAgentEventLog } from "./support/agent-events.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Failure paths of the agent against the real engine and the fake IdC: AWS errors, an ended
@@ -58,40 +58,10 @@ let app: TestContainer;
 /** The engine for the test's own reads. */
 const direct = createDockerEngine({ env: {}, home: "/nonexistent" });
 const logs: string[] = [];
+const events = createAgentEventLog(logs);
+const { history, waitFor } = events;
 /** Undone in reverse order in afterAll, whatever beforeAll got to. */
 const cleanups: (() => PromiseLike<unknown>)[] = [];
-const history: { name: AgentEventName; event: unknown }[] = [];
-const wakeups = new Set<() => void>();
-
-function waitFor<K extends AgentEventName>(
-  name: K,
-  pred: (event: AgentEvents[K]) => boolean,
-  from = 0,
-  timeoutMs = 20_000,
-): Promise<AgentEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const hit = history.slice(from).find((h) => h.name === name && pred(h.event as AgentEvents[K]));
-      if (!hit) return;
-      cleanup();
-      resolve(hit.event as AgentEvents[K]);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `no agent event "${name}" within ${timeoutMs} ms; log tail:\n${logs.slice(-15).join("\n")}`,
-        ),
-      );
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      wakeups.delete(check);
-    };
-    wakeups.add(check);
-    check();
-  });
-}
 
 /** The pushed JSON as the container's user reads it (an API exec: cheaper than 40 `docker exec`s). */
 async function readPushed(c: TestContainer, profile: string): Promise<Record<string, string> | undefined> {
@@ -138,11 +108,7 @@ beforeAll(async () => {
     retry: { baseMs: 200, maxMs: 1000 },
   });
   cleanups.push(() => agent.stop());
-  for (const name of ["pushed", "fetchFailed", "loginStarted", "loginFinished"] as const)
-    agent.on(name, (event) => {
-      history.push({ name, event });
-      for (const wake of [...wakeups]) wake();
-    });
+  events.attach(agent, ["pushed", "fetchFailed", "loginStarted", "loginFinished"]);
   await agent.ready;
   app = await startContainer(busybox, labelled("r-app"));
   await waitFor("pushed", (e) => e.containerId === app.id);

@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
+import type { AgentEventName } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { formatExpiresAt } from "../src/auth/access-token.js";
@@ -17,6 +17,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll, waitForDockerEvent } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { createAgentEventLog } from "./support/agent-events.js";
 import { ensureTestImages } from "./support/images.js";
 
 // The agent against the real engine, reached through a TCP proxy to /var/run/docker.sock that
@@ -84,41 +85,10 @@ let busybox: string;
 /** The engine without the proxy, for the test's own reads. */
 const direct = createDockerEngine({ env: {}, home: "/nonexistent" });
 const logs: string[] = [];
+const events = createAgentEventLog(logs);
+const { history, waitFor } = events;
 /** Undone in reverse order in afterAll, whatever beforeAll got to. */
 const cleanups: (() => PromiseLike<unknown>)[] = [];
-const history: { name: AgentEventName; event: unknown }[] = [];
-const wakeups = new Set<() => void>();
-
-/** The first `name` event at or after history index `from` matching `pred` (past or future). */
-function waitFor<K extends AgentEventName>(
-  name: K,
-  pred: (event: AgentEvents[K]) => boolean,
-  from = 0,
-  timeoutMs = 20_000,
-): Promise<AgentEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const hit = history.slice(from).find((h) => h.name === name && pred(h.event as AgentEvents[K]));
-      if (!hit) return;
-      cleanup();
-      resolve(hit.event as AgentEvents[K]);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `no agent event "${name}" within ${timeoutMs} ms; log tail:\n${logs.slice(-15).join("\n")}`,
-        ),
-      );
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      wakeups.delete(check);
-    };
-    wakeups.add(check);
-    check();
-  });
-}
 
 /** The pushed JSON as the container's user reads it (an API exec: cheaper than 40 `docker exec`s). */
 async function readPushed(c: TestContainer, profile: string): Promise<Record<string, string> | undefined> {
@@ -181,11 +151,7 @@ beforeAll(async () => {
     "connected",
     "disconnected",
   ];
-  for (const name of names)
-    agent.on(name, (event) => {
-      history.push({ name, event });
-      for (const wake of [...wakeups]) wake();
-    });
+  events.attach(agent, names);
   await agent.ready;
 }, 120_000);
 
