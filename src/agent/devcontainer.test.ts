@@ -30,6 +30,7 @@ function engineAnswering(result: ExecResult): DockerEngine & { requests: ExecReq
     requests,
     ping: unused,
     inspectContainer: unused,
+    inspectImage: unused,
     listContainers: unused,
     putArchive: unused,
     events: () => ({

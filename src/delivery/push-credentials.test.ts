@@ -42,6 +42,7 @@ function fakeEngine(result: ExecResult): DockerEngine & { requests: ExecRequest[
     requests,
     ping: unused,
     inspectContainer: unused,
+    inspectImage: unused,
     listContainers: unused,
     putArchive: unused,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),

@@ -3,12 +3,18 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar } from "../delivery/tar.js";
 import { DockerError } from "../runtime/errors.js";
-import { createDockerEngine, type DockerEvent } from "./engine.js";
+import { createDockerEngine, type DockerEngine, type DockerEvent } from "./engine.js";
+import { createQuickEngine, HttpEngine } from "./http-engine.js";
 
-// Real engine. Every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
+// Real engine, both clients held to one contract. Every container carries sso-docker.test=1 and
+// this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
 const RUN = `sso-docker.test.run=${randomUUID()}`;
-const engine = createDockerEngine({ env: process.env, home: process.env["HOME"] ?? "/root" });
+const where = { env: process.env, home: process.env["HOME"] ?? "/root" };
+const clients: [string, (options: typeof where) => Promise<DockerEngine>][] = [
+  ["DockerodeEngine", (options) => Promise.resolve(createDockerEngine(options))],
+  ["HttpEngine", (options) => createQuickEngine(options)],
+];
 
 async function run(args: readonly string[], cmd: readonly string[] = ["sleep", "600"]): Promise<string> {
   const out = await execa("docker", [
@@ -25,16 +31,27 @@ async function run(args: readonly string[], cmd: readonly string[] = ["sleep", "
   return out.stdout.trim();
 }
 
+const label = ["--label", "sso-docker.test=1", "--label", RUN];
+const create = async (cmd: readonly string[]) =>
+  (await execa("docker", ["create", ...label, IMAGE, ...cmd])).stdout.trim();
+
+// An image with all three settings `sso-docker run` reads, built from the offline busybox.
+const CONFIGURED = `sso-docker-test/engine-configured:${RUN.slice(-12)}`;
+const DOCKERFILE = `FROM ${IMAGE}\nUSER dev\nENTRYPOINT ["/bin/echo", "entry"]\nCMD ["a b", "c"]\n`;
+
 let box: string;
 let stopped: string;
 let created: string;
 beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
-  const label = ["--label", "sso-docker.test=1", "--label", RUN];
+  await execa("docker", ["build", "-q", "-t", CONFIGURED, "-"], {
+    input: DOCKERFILE,
+    env: { DOCKER_BUILDKIT: "0" },
+  });
   [box, stopped, created] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker", "--user", "dev", "-e", "A=b=c", "--label", "x.y=z"]),
     run([], ["true"]),
-    execa("docker", ["create", ...label, IMAGE, "cat", "/opt/x/hello"]).then((r) => r.stdout.trim()),
+    create(["true"]),
   ]);
 });
 
@@ -43,9 +60,15 @@ afterAll(async () => {
     .split("\n")
     .filter(Boolean);
   if (ids.length > 0) await execa("docker", ["rm", "-f", ...ids]);
+  await execa("docker", ["rmi", CONFIGURED], { reject: false });
 });
 
-describe("DockerodeEngine against a real engine", () => {
+describe.each(clients)("%s against a real engine", (_name, connect) => {
+  let engine: DockerEngine;
+  beforeAll(async () => {
+    engine = await connect(where);
+  });
+
   it("pings and inspects what delivery needs", async () => {
     await engine.ping();
     const details = await engine.inspectContainer(box);
@@ -61,10 +84,19 @@ describe("DockerodeEngine against a real engine", () => {
     expect(details.labels["x.y"]).toBe("z");
   });
 
+  it("inspects an image's entrypoint, command and user, and says when there is none", async () => {
+    const image = await engine.inspectImage(CONFIGURED);
+    expect(image).toMatchObject({ entrypoint: ["/bin/echo", "entry"], cmd: ["a b", "c"], user: "dev" });
+    expect(image?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await engine.inspectImage(IMAGE)).toMatchObject({ entrypoint: [], cmd: ["/bin/sh"], user: "" });
+    expect(await engine.inspectImage("sso-docker-test/no-such-image:1")).toBeUndefined();
+  });
+
   it("lists containers by label", async () => {
-    const all = await engine.listContainers({ labels: [RUN], all: true });
-    expect(all.map((c) => c.id).sort()).toEqual([box, stopped, created].sort());
-    expect(all.find((c) => c.id === created)?.state).toBe("created");
+    const all = await engine.listContainers({ labels: [RUN, "x.y=z"], all: true });
+    expect(all.map((c) => c.id)).toEqual([box]);
+    const withCreated = await engine.listContainers({ labels: [RUN], all: true });
+    expect(withCreated.find((c) => c.id === created)?.state).toBe("created");
     const running = await engine.listContainers({ labels: [RUN, "x.y=z"] });
     expect(running.map((c) => [c.id, c.state])).toEqual([[box, "running"]]);
   });
@@ -84,10 +116,11 @@ describe("DockerodeEngine against a real engine", () => {
   });
 
   it("extracts an archive into a container that is created but not started", async () => {
-    await engine.putArchive(created, createTar([{ name: "opt/x/hello", mode: 0o644, content: "hi\n" }]), "/");
-    await execa("docker", ["start", created]);
-    await execa("docker", ["wait", created]);
-    expect((await execa("docker", ["logs", created])).stdout).toBe("hi");
+    const fresh = await create(["cat", "/opt/x/hello"]);
+    await engine.putArchive(fresh, createTar([{ name: "opt/x/hello", mode: 0o644, content: "hi\n" }]), "/");
+    await execa("docker", ["start", fresh]);
+    await execa("docker", ["wait", fresh]);
+    expect((await execa("docker", ["logs", fresh])).stdout).toBe("hi");
   });
 
   it("streams container events, replaying from `since`, until aborted", async () => {
@@ -115,7 +148,7 @@ describe("DockerodeEngine against a real engine", () => {
     );
     await execa("docker", ["wait", stopped]);
     await expect(engine.exec(stopped, { cmd: ["true"], user: "0" })).rejects.toThrow(/is not running/);
-    const nowhere = createDockerEngine({
+    const nowhere = await connect({
       env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
       home: "/nonexistent",
     });
@@ -124,5 +157,14 @@ describe("DockerodeEngine against a real engine", () => {
     expect((error as DockerError).message).toBe(
       "Cannot reach the Docker engine at unix:///nonexistent/docker.sock.",
     );
+  });
+});
+
+describe("createQuickEngine", () => {
+  it("uses the http client for unix and tcp engines, dockerode for ssh", async () => {
+    const quick = (host: string) => createQuickEngine({ env: { DOCKER_HOST: host }, home: "/nonexistent" });
+    expect(await quick("unix:///var/run/docker.sock")).toBeInstanceOf(HttpEngine);
+    expect(await quick("tcp://127.0.0.1:2375")).toBeInstanceOf(HttpEngine);
+    expect(await quick("ssh://me@example.invalid")).not.toBeInstanceOf(HttpEngine);
   });
 });

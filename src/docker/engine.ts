@@ -2,6 +2,7 @@ import Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+import { execExitCode, toContainerDetails, toContainerSummary, toImageDetails } from "./engine-shapes.js";
 import { toDockerError } from "./errors.js";
 import { parseEventStream, type DockerEvent, type EventStream } from "./event-stream.js";
 
@@ -23,6 +24,17 @@ export interface ContainerDetails {
   ipcMode: string;
   /** Targets of tmpfs mounts, from `--tmpfs` and `--mount type=tmpfs`. */
   tmpfsTargets: readonly string[];
+}
+
+/** The parts of `docker image inspect` that `sso-docker run` reads. */
+export interface ImageDetails {
+  id: string;
+  /** `Config.Entrypoint`, [] when unset. */
+  entrypoint: readonly string[];
+  /** `Config.Cmd`, [] when unset. */
+  cmd: readonly string[];
+  /** `Config.User`: the image's USER, "" for root. */
+  user: string;
 }
 
 export interface ContainerSummary {
@@ -52,6 +64,8 @@ export interface ExecResult {
 export interface EventsOptions {
   /** Replay events from this time (ms since the epoch), to close gaps after a reconnect. */
   since?: number;
+  /** End the stream at this time (ms since the epoch): with `since`, a finite replay. */
+  until?: number;
   /** Engine event filters, e.g. `{ type: ["container"], label: ["sso-docker.profiles"] }`. */
   filters?: Readonly<Record<string, readonly string[]>>;
   signal?: AbortSignal;
@@ -63,6 +77,8 @@ export interface DockerEngine {
   readonly host: string;
   ping(): Promise<void>;
   inspectContainer(container: string): Promise<ContainerDetails>;
+  /** `undefined` when the engine does not have the image. */
+  inspectImage(image: string): Promise<ImageDetails | undefined>;
   listContainers(options?: { labels?: readonly string[]; all?: boolean }): Promise<ContainerSummary[]>;
   exec(container: string, request: ExecRequest): Promise<ExecResult>;
   /** Extracts a tar archive at `path` in the container (which may be created but not started). */
@@ -91,20 +107,6 @@ interface Demuxer {
     stdout: { write(chunk: Buffer): void },
     stderr: { write(chunk: Buffer): void },
   ): void;
-}
-
-/** The engine sends null where @types/dockerode promises an object (e.g. no labels). */
-function nullable<T>(value: T): T | null | undefined {
-  return value;
-}
-
-function parseEnv(lines: readonly string[] | null | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of lines ?? []) {
-    const eq = line.indexOf("=");
-    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return env;
 }
 
 function waitForEnd(stream: Duplex, signal: AbortSignal | undefined): Promise<void> {
@@ -149,24 +151,18 @@ export class DockerodeEngine implements DockerEngine {
 
   async inspectContainer(container: string): Promise<ContainerDetails> {
     try {
-      const info = await this.docker.getContainer(container).inspect();
-      const mountTargets = (info.HostConfig.Mounts ?? [])
-        .filter((m) => m.Type === "tmpfs")
-        .map((m) => m.Target);
-      return {
-        id: info.Id,
-        name: info.Name.replace(/^\//, ""),
-        image: info.Config.Image,
-        user: info.Config.User,
-        env: parseEnv(info.Config.Env),
-        labels: nullable(info.Config.Labels) ?? {},
-        running: info.State.Running,
-        paused: info.State.Paused,
-        ipcMode: info.HostConfig.IpcMode ?? "",
-        tmpfsTargets: [...Object.keys(info.HostConfig.Tmpfs ?? {}), ...mountTargets],
-      };
+      return toContainerDetails(await this.docker.getContainer(container).inspect());
     } catch (error) {
       throw toDockerError(error, { host: this.host, container, action: "inspect" });
+    }
+  }
+
+  async inspectImage(image: string): Promise<ImageDetails | undefined> {
+    try {
+      return toImageDetails(await this.docker.getImage(image).inspect());
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw toDockerError(error, { host: this.host, action: `inspect image ${image} on` });
     }
   }
 
@@ -176,12 +172,7 @@ export class DockerodeEngine implements DockerEngine {
     try {
       const filters = options.labels === undefined ? {} : { label: [...options.labels] };
       const list = await this.docker.listContainers({ all: options.all ?? false, filters });
-      return list.map((c) => ({
-        id: c.Id,
-        name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
-        labels: nullable(c.Labels) ?? {},
-        state: c.State,
-      }));
+      return list.map(toContainerSummary);
     } catch (error) {
       throw toDockerError(error, { host: this.host, action: "list containers on" });
     }
@@ -212,7 +203,7 @@ export class DockerodeEngine implements DockerEngine {
       if (withStdin) stream.end(request.stdin);
       await ended;
       return {
-        exitCode: await exitCodeOf(exec),
+        exitCode: await execExitCode(() => exec.inspect()),
         stdout: Buffer.concat(stdout).toString("utf8"),
         stderr: Buffer.concat(stderr).toString("utf8"),
       };
@@ -235,6 +226,7 @@ export class DockerodeEngine implements DockerEngine {
     try {
       stream = (await this.docker.getEvents({
         ...(options.since === undefined ? {} : { since: Math.floor(options.since / 1000) }),
+        ...(options.until === undefined ? {} : { until: Math.ceil(options.until / 1000) }),
         ...(options.filters === undefined ? {} : { filters: JSON.stringify(options.filters) }),
       })) as unknown as EventStream;
     } catch (error) {
@@ -254,15 +246,5 @@ export class DockerodeEngine implements DockerEngine {
       signal?.removeEventListener("abort", onAbort);
       stream.destroy();
     }
-  }
-}
-
-/** The engine can close the stream a moment before it records the exit code: poll briefly. */
-async function exitCodeOf(exec: Docker.Exec): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const info = await exec.inspect();
-    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
-    if (attempt >= 200) return -1;
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

@@ -1,0 +1,292 @@
+import type Docker from "dockerode";
+import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
+import { request as httpRequest } from "node:http";
+import type { Socket } from "node:net";
+import type { Env } from "../runtime/env.js";
+import { StreamDemuxer } from "./demux.js";
+import type {
+  ContainerDetails,
+  ContainerSummary,
+  CreateEngineOptions,
+  DockerEngine,
+  EventsOptions,
+  ExecRequest,
+  ExecResult,
+  ImageDetails,
+} from "./engine.js";
+import type { EngineLocation } from "./engine-options.js";
+import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+import { execExitCode, toContainerDetails, toContainerSummary, toImageDetails } from "./engine-shapes.js";
+import { toDockerError } from "./errors.js";
+import { parseEventStream, type DockerEvent } from "./event-stream.js";
+
+/**
+ * The engine API over `node:http`, for unix sockets and TCP (plain or TLS): the same interface
+ * as the dockerode client, for `sso-docker run`, which starts a container the way `docker run`
+ * does and must not add much to its time. Loading dockerode (and ssh2 with it) costs ~0.2 s of
+ * CPU, as long as `docker run --rm busybox true` takes on a 2-core machine, and on such a
+ * machine it also slows the docker CLI it runs beside. ssh:// engines use the dockerode client.
+ */
+export class HttpEngine implements DockerEngine {
+  private constructor(
+    private readonly connection: RequestOptions,
+    private readonly send: typeof httpRequest,
+    readonly host: string,
+  ) {}
+
+  /** `undefined` for engines only dockerode reaches (ssh://). */
+  static async connect(location: EngineLocation, env: Env): Promise<HttpEngine | undefined> {
+    const options = toDockerodeOptions(location, env);
+    if (options.socketPath !== undefined) {
+      return new HttpEngine({ socketPath: options.socketPath }, httpRequest, location.host);
+    }
+    if (options.protocol === "http") {
+      return new HttpEngine({ host: options.host, port: options.port }, httpRequest, location.host);
+    }
+    if (options.protocol === "https") {
+      const { request } = await import("node:https");
+      const tls = {
+        ...(options.ca === undefined ? {} : { ca: options.ca as Buffer }),
+        ...(options.cert === undefined ? {} : { cert: options.cert as Buffer }),
+        ...(options.key === undefined ? {} : { key: options.key as Buffer }),
+      };
+      return new HttpEngine({ host: options.host, port: options.port, ...tls }, request, location.host);
+    }
+    return undefined;
+  }
+
+  async ping(): Promise<void> {
+    await this.json("GET", "/_ping", { action: "answer a ping from" }, undefined, "text");
+  }
+
+  async inspectContainer(container: string): Promise<ContainerDetails> {
+    const info = await this.json<Docker.ContainerInspectInfo>(
+      "GET",
+      `/containers/${encodeURIComponent(container)}/json`,
+      { container, action: "inspect" },
+    );
+    return toContainerDetails(info);
+  }
+
+  async inspectImage(image: string): Promise<ImageDetails | undefined> {
+    try {
+      return toImageDetails(
+        await this.request<Docker.ImageInspectInfo>("GET", `/images/${encodeURIComponent(image)}/json`),
+      );
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw toDockerError(error, { host: this.host, action: `inspect image ${image} on` });
+    }
+  }
+
+  async listContainers(
+    options: { labels?: readonly string[]; all?: boolean } = {},
+  ): Promise<ContainerSummary[]> {
+    const query = new URLSearchParams({ all: String(options.all ?? false) });
+    if (options.labels !== undefined) query.set("filters", JSON.stringify({ label: options.labels }));
+    const list = await this.json<Docker.ContainerInfo[]>("GET", `/containers/json?${query.toString()}`, {
+      action: "list containers on",
+    });
+    return list.map(toContainerSummary);
+  }
+
+  async exec(container: string, request: ExecRequest): Promise<ExecResult> {
+    const context = { container, action: "run a command in" };
+    const { stdin } = request;
+    const created = await this.json<{ Id: string }>(
+      "POST",
+      `/containers/${encodeURIComponent(container)}/exec`,
+      context,
+      {
+        Cmd: [...request.cmd],
+        User: request.user,
+        AttachStdin: stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        ...(request.env === undefined ? {} : { Env: [...request.env] }),
+      },
+    );
+    const demuxer = new StreamDemuxer();
+    const socket = await this.upgrade(`/exec/${created.Id}/start`, { Detach: false, Tty: false }, context);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          reject(request.signal?.reason as Error);
+        };
+        if (request.signal?.aborted) {
+          onAbort();
+          return;
+        }
+        request.signal?.addEventListener("abort", onAbort, { once: true });
+        socket.on("data", (chunk: Buffer) => {
+          demuxer.push(chunk);
+        });
+        socket.once("end", resolve);
+        socket.once("close", () => {
+          resolve();
+        });
+        socket.once("error", (error) => {
+          reject(toDockerError(error, { host: this.host, ...context }));
+        });
+        // end() half-closes the connection: the engine then closes the process's stdin.
+        if (stdin !== undefined) socket.end(stdin);
+      });
+    } finally {
+      socket.destroy();
+    }
+    const exitCode = await execExitCode(() =>
+      this.json<{ Running: boolean; ExitCode: number | null }>("GET", `/exec/${created.Id}/json`, context),
+    );
+    return {
+      exitCode,
+      stdout: Buffer.concat(demuxer.stdout).toString("utf8"),
+      stderr: Buffer.concat(demuxer.stderr).toString("utf8"),
+    };
+  }
+
+  async putArchive(container: string, tar: Buffer, path: string): Promise<void> {
+    const query = new URLSearchParams({ path });
+    await this.json(
+      "PUT",
+      `/containers/${encodeURIComponent(container)}/archive?${query.toString()}`,
+      { container, action: "copy files into" },
+      tar,
+      "text",
+    );
+  }
+
+  async *events(options: EventsOptions = {}): AsyncGenerator<DockerEvent> {
+    const query = new URLSearchParams();
+    if (options.since !== undefined) query.set("since", String(Math.floor(options.since / 1000)));
+    if (options.until !== undefined) query.set("until", String(Math.ceil(options.until / 1000)));
+    if (options.filters !== undefined) query.set("filters", JSON.stringify(options.filters));
+    const context = { action: "stream events from" };
+    const { signal } = options;
+    let req: ClientRequest | undefined;
+    const onAbort = () => req?.destroy();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) return;
+      const opened = this.open("GET", `/events?${query.toString()}`, undefined);
+      req = opened.req;
+      const res = await opened.response;
+      if (res.statusCode !== 200) throw await httpError(res);
+      yield* parseEventStream(res);
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw toDockerError(error, { host: this.host, ...context });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      req?.destroy();
+    }
+  }
+
+  /** One request, its failures as DockerErrors about `context`. */
+  private async json<T>(
+    method: string,
+    path: string,
+    context: { container?: string; action: string },
+    body?: unknown,
+    answer: "json" | "text" = "json",
+  ): Promise<T> {
+    try {
+      return await this.request<T>(method, path, body, answer);
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, ...context });
+    }
+  }
+
+  /** One request with a JSON (or tar) body, answered with JSON (or text); errors carry `statusCode`. */
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    answer: "json" | "text" = "json",
+  ): Promise<T> {
+    const res = await this.open(method, path, body).response;
+    const text = await readBody(res);
+    if ((res.statusCode ?? 500) >= 300) throw errorFrom(res.statusCode ?? 500, text);
+    return (answer === "json" ? JSON.parse(text) : text) as T;
+  }
+
+  private open(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): { req: ClientRequest; response: Promise<IncomingMessage> } {
+    const payload =
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const type = Buffer.isBuffer(body) ? "application/x-tar" : "application/json";
+    // No agent: no pooled connection outlives the call and keeps a short-lived CLI waiting.
+    const req = this.send({
+      ...this.connection,
+      agent: false,
+      method,
+      path,
+      headers: {
+        ...(payload === undefined ? {} : { "Content-Type": type, "Content-Length": payload.length }),
+        ...headers,
+      },
+    });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once("response", resolve);
+      req.once("error", reject);
+    });
+    req.end(payload);
+    return { req, response };
+  }
+
+  /** POST that the engine answers with 101 and then a raw two-way stream (exec start). */
+  private async upgrade(
+    path: string,
+    body: unknown,
+    context: { container?: string; action: string },
+  ): Promise<Socket> {
+    const { req, response } = this.open("POST", path, body, { Connection: "Upgrade", Upgrade: "tcp" });
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        req.once("upgrade", (_res: IncomingMessage, socket: Socket, head: Buffer) => {
+          if (head.length > 0) socket.unshift(head);
+          resolve(socket);
+        });
+        response.then(async (res) => {
+          reject(await httpError(res));
+        }, reject);
+      });
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, ...context });
+    }
+  }
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The shape dockerode's errors have, so `toDockerError` classifies both clients alike. */
+function errorFrom(statusCode: number, text: string): Error {
+  let message = text.trim();
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch {
+    // not JSON: keep the text
+  }
+  return Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: message });
+}
+
+async function httpError(res: IncomingMessage): Promise<Error> {
+  return errorFrom(res.statusCode ?? 500, await readBody(res));
+}
+
+/** The client `sso-docker run` uses: this one where it reaches the engine, dockerode otherwise. */
+export async function createQuickEngine(options: CreateEngineOptions): Promise<DockerEngine> {
+  const location = locateEngine(options);
+  const quick = await HttpEngine.connect(location, options.env);
+  if (quick !== undefined) return quick;
+  const { createDockerEngine } = await import("./engine.js");
+  return createDockerEngine(options);
+}
