@@ -33,7 +33,7 @@ try {
   }
   // First instruction → credentials readable, measured inside with /proc/uptime (10 ms resolution).
   const probe =
-    "a=$(cut -d' ' -f1 /proc/uptime); /bin/sh /etc/sso-docker/credential-process /run/sso-docker/dev.json >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b";
+    "a=$(cut -d' ' -f1 /proc/uptime); /bin/sh /run/sso-docker/credential-process /run/sso-docker/secrets/dev.json >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b";
   const toCredentials = [];
   for (let i = 0; i < runs; i++) {
     const { result } = await timeCommand(

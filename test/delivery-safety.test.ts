@@ -86,7 +86,7 @@ afterAll(async () => {
 // Both loops renice themselves so the pushes being tested are not starved on a small machine.
 const READER = `renice -n 19 -p $$ >/dev/null; n=0 bad=0
 while [ ! -f /tmp/stop ]; do
-  c=$(cat /run/sso-docker/p.json)
+  c=$(cat /run/sso-docker/secrets/p.json)
   case $c in '{"Version":1,"AccessKeyId":"ASIA'*'"}') ;; *) bad=$((bad + 1)) ;; esac
   n=$((n + 1))
 done
@@ -121,7 +121,7 @@ describe("delivery safety against a real engine", () => {
       const [reads = 0, partial = -1] = done.stdout.split(/\s+/).map(Number);
       expect(partial).toBe(0);
       expect(reads).toBeGreaterThan(50);
-      const final = JSON.parse((await sh(id, "cat /run/sso-docker/p.json")).stdout) as {
+      const final = JSON.parse((await sh(id, "cat /run/sso-docker/secrets/p.json")).stdout) as {
         AccessKeyId: string;
       };
       expect(last.map((p) => p.credentials.accessKeyId)).toContain(final.AccessKeyId);

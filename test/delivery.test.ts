@@ -7,9 +7,11 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
-import { seedStaticFiles } from "../src/delivery/seed-container.js";
+import { RUN_LAYOUT, SHM_LAYOUT, type ContainerLayout } from "../src/delivery/secret-dir.js";
+import { renderStaticFiles } from "../src/delivery/static-files.js";
 import { wipeCredentials } from "../src/delivery/wipe-credentials.js";
 import { createDockerEngine } from "../src/docker/engine.js";
+import { preludeArgs } from "../src/run/container-command.js";
 
 // Real engine: every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
@@ -60,9 +62,9 @@ async function sh(id: string, script: string, user = "0:0", env: string[] = []) 
 }
 
 /** What the JS SDK would run for `profile`, read from the container's own config file. */
-async function credentialProcessOf(id: string, name: string): Promise<string> {
+async function credentialProcessOf(id: string, name: string, layout: ContainerLayout): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "sso-docker-cfg-"));
-  writeFileSync(join(dir, "config"), (await sh(id, "cat /etc/sso-docker/config")).stdout);
+  writeFileSync(join(dir, "config"), (await sh(id, `cat ${layout.configPath}`)).stdout);
   const { configFile } = await loadSharedConfigFiles({
     configFilepath: join(dir, "config"),
     filepath: join(dir, "none"),
@@ -75,49 +77,61 @@ const cases = [
     title: "root on --tmpfs",
     args: ["--tmpfs", "/run/sso-docker"],
     uid: 0,
-    dir: "/run/sso-docker",
+    layout: RUN_LAYOUT,
     home: "/root",
   },
   {
     title: "--user dev on /dev/shm",
     args: ["--user", "dev"],
     uid: 1000,
-    dir: "/dev/shm/sso-docker",
+    layout: SHM_LAYOUT,
     home: "/home/dev",
   },
   {
     title: "--user 1000:1000 on --mount type=tmpfs",
     args: ["--user", "1000:1000", "--mount", "type=tmpfs,destination=/run/sso-docker"],
     uid: 1000,
-    dir: "/run/sso-docker",
+    layout: RUN_LAYOUT,
     home: "/home/dev",
   },
   {
     title: "root on /dev/shm with AWS_CONFIG_FILE set",
     args: ["-e", "AWS_CONFIG_FILE=/etc/sso-docker/config"],
     uid: 0,
-    dir: "/dev/shm/sso-docker",
+    layout: SHM_LAYOUT,
     home: undefined,
   },
 ];
 const ids = new Map<string, string>();
-const HELPER = "sh /etc/sso-docker/credential-process /run/sso-docker/app.json";
-let extra: { root: string; seeded: string; stopped: string };
+let extra: { root: string; preluded: string; stopped: string };
 
 beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
-  const [root, stopped, seeded, ...started] = await Promise.all([
+  // The helper is the first instruction after the run prelude, as with `sso-docker run … aws s3 ls`.
+  const helper = `sh ${RUN_LAYOUT.helperPath} ${RUN_LAYOUT.secret.dir}/app.json`;
+  const prelude = preludeArgs(renderStaticFiles([{ name: "app" }], RUN_LAYOUT), [
+    ...["sh", "-c", `${helper} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
+  ]);
+  const [root, stopped, preluded, ...started] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker"]),
     run([], ["true"]),
-    // The helper is the container's first process, as with `sso-docker run … aws s3 ls`.
     execa("docker", [
       "create",
-      ...["--tmpfs", "/run/sso-docker", "--label", "sso-docker.test=1", "--label", RUN, IMAGE],
-      ...["sh", "-c", `${HELPER} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
+      ...[
+        "--tmpfs",
+        "/run/sso-docker:mode=1777",
+        "--user",
+        "dev",
+        "--label",
+        "sso-docker.test=1",
+        "--label",
+        RUN,
+      ],
+      ...["--entrypoint", prelude.entrypoint, IMAGE, ...prelude.args],
     ]),
     ...cases.map((c) => run(c.args)),
   ]);
-  extra = { root, stopped, seeded: seeded.stdout.trim() };
+  extra = { root, stopped, preluded: preluded.stdout.trim() };
   cases.forEach((c, i) => ids.set(c.title, started[i]!));
 });
 
@@ -136,46 +150,48 @@ describe("pushCredentials into busybox containers", () => {
       const id = ids.get(c.title)!;
       const p = profile("dev.admin");
       const result = await pushCredentials(engine, id, [p]);
+      const { dir, mount } = c.layout.secret;
       expect(result).toMatchObject({
-        secretDir: c.dir,
+        secretDir: dir,
         uid: c.uid,
         gid: c.uid,
         profiles: ["dev.admin"],
         warnings: [],
       });
 
-      const mount = c.dir === "/dev/shm/sso-docker" ? "/dev/shm" : c.dir;
       const facts = await engine.exec(id, {
         cmd: [
           "/bin/sh",
           "-c",
           `stat -c '%a %u %g %n' "$1" "$1"/*; awk -v m="$2" '$2 == m { print $3 }' /proc/mounts`,
           "sh",
-          c.dir,
+          dir,
           mount,
         ],
         user: "0:0",
       });
       const own = `${c.uid} ${c.uid}`;
       expect(facts.stdout.split("\n")).toEqual([
-        `700 ${own} ${c.dir}`,
-        `600 ${own} ${c.dir}/credentials`,
-        `600 ${own} ${c.dir}/dev.admin.json`,
+        `700 ${own} ${dir}`,
+        `600 ${own} ${dir}/credentials`,
+        `600 ${own} ${dir}/dev.admin.json`,
         "tmpfs",
         "",
       ]);
 
       // What an SDK does: run the profile's credential_process through a shell, as the container's user.
-      const helper = await sh(id, await credentialProcessOf(id, "dev.admin"), "");
-      expect(JSON.parse(helper.stdout)).toEqual(jsonOf(p));
-      expect(await credentialProcessOf(id, "default")).toBe(await credentialProcessOf(id, "dev.admin"));
+      const cp = await credentialProcessOf(id, "dev.admin", c.layout);
+      expect(JSON.parse((await sh(id, cp, "")).stdout)).toEqual(jsonOf(p));
+      expect(await credentialProcessOf(id, "default", c.layout)).toBe(cp);
 
       const link = await sh(id, `readlink ${c.home ?? "/root"}/.aws/config`);
-      expect(link.stdout.trim()).toBe(c.home === undefined ? "" : "/etc/sso-docker/config");
+      expect(link.stdout.trim()).toBe(c.home === undefined ? "" : c.layout.configPath);
 
+      // The config and helper land in the writable layer only without a tmpfs at /run/sso-docker;
+      // Docker itself adds the empty mount point; no secret path appears in the layer.
       const diff = (await execa("docker", ["diff", id])).stdout;
-      expect(diff).toMatch(/\/etc\/sso-docker\/config/);
-      // Docker itself adds the empty mount point /run/sso-docker; nothing may appear under it.
+      if (c.layout === SHM_LAYOUT) expect(diff).toMatch(/\/etc\/sso-docker\/config/);
+      else expect(diff).not.toMatch(/sso-docker\//);
       expect(diff).not.toMatch(/\/run\/sso-docker\/|\/dev\/shm\//);
       const inspect = (await execa("docker", ["inspect", id])).stdout;
       for (const secret of secretsOf(p)) expect(inspect).not.toContain(secret);
@@ -200,7 +216,7 @@ describe("pushCredentials into busybox containers", () => {
     const b = profile("me@corp.ro");
     await pushCredentials(engine, id, [a, b]);
     for (const p of [a, b]) {
-      const out = await sh(id, await credentialProcessOf(id, p.name), "");
+      const out = await sh(id, await credentialProcessOf(id, p.name, SHM_LAYOUT), "");
       expect(JSON.parse(out.stdout)).toEqual(jsonOf(p));
     }
     const creds = await sh(id, "cat /dev/shm/sso-docker/credentials", "");
@@ -215,7 +231,7 @@ describe("pushCredentials into busybox containers", () => {
   it("owns the files by an override user (Dev Containers remoteUser), name:group included", async () => {
     const result = await pushCredentials(engine, extra.root, [profile("p")], { user: "dev:dev" });
     expect(result).toMatchObject({ uid: 1000, gid: 1000 });
-    expect((await sh(extra.root, "stat -c '%u:%g %a' /run/sso-docker/p.json")).stdout).toBe(
+    expect((await sh(extra.root, "stat -c '%u:%g %a' /run/sso-docker/secrets/p.json")).stdout).toBe(
       "1000:1000 600\n",
     );
     await expect(pushCredentials(engine, extra.root, [profile("p")], { user: "ghost" })).rejects.toThrow(
@@ -235,13 +251,12 @@ describe("pushCredentials into busybox containers", () => {
     expect((await sh(id, "cat /home/dev/.aws/config")).stdout).toBe("[profile mine]\n");
   });
 
-  it("a helper started with the container waits for the first push (seeded config)", async () => {
-    await seedStaticFiles(engine, extra.seeded, [{ name: "app" }]);
-    await execa("docker", ["start", extra.seeded]);
+  it("a helper run right after the run prelude, as a non-root user, waits for the first push", async () => {
+    await execa("docker", ["start", extra.preluded]);
     const p = profile("app");
-    await pushCredentials(engine, extra.seeded, [p]);
+    expect(await pushCredentials(engine, extra.preluded, [p])).toMatchObject({ uid: 1000, warnings: [] });
     const out = await sh(
-      extra.seeded,
+      extra.preluded,
       "until [ -f /tmp/app.rc ]; do sleep 0.05; done; cat /tmp/app.rc /tmp/app.out",
     );
     const [rc, json = ""] = out.stdout.split("\n");
@@ -249,12 +264,14 @@ describe("pushCredentials into busybox containers", () => {
     expect(JSON.parse(json)).toEqual(jsonOf(p));
   });
 
-  it("wipe removes every secret, keeps /etc/sso-docker, and the helper then says so", async () => {
+  it("wipe removes every secret, keeps the config and helper, and the helper then says so", async () => {
     const id = ids.get(cases[2]!.title)!;
     await pushCredentials(engine, id, [profile("w1"), profile("w.2")]);
     expect(await wipeCredentials(engine, id)).toMatchObject({ wiped: true });
-    expect((await sh(id, "ls -A /run/sso-docker")).stdout).toBe("");
-    const helper = await sh(id, await credentialProcessOf(id, "w1"), "", ["SSO_DOCKER_WAIT_SECONDS=0"]);
+    expect((await sh(id, "ls -A /run/sso-docker")).stdout).toBe("config\ncredential-process\n");
+    const helper = await sh(id, await credentialProcessOf(id, "w1", RUN_LAYOUT), "", [
+      "SSO_DOCKER_WAIT_SECONDS=0",
+    ]);
     expect(helper.exitCode).toBe(1);
     expect(helper.stderr).toMatch(/^sso-docker: no credentials for profile w1 in this container yet/);
 

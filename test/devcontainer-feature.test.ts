@@ -3,8 +3,9 @@ import { basename, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "../src/delivery/helper-script.js";
-import { CONFIG_PATH, SHM_SECRET_DIR } from "../src/delivery/paths.js";
+import { CONFIG_PATH } from "../src/delivery/paths.js";
 import { renderAwsConfig } from "../src/delivery/profile-files.js";
+import { SHM_LAYOUT } from "../src/delivery/secret-dir.js";
 import { REPO } from "./cli-support.js";
 import { imagesOfWorkspace, serializedBuild } from "./devcontainer-support.js";
 import { runInImage, sweepTestContainersAfterAll } from "./support/docker.js";
@@ -74,7 +75,7 @@ describe("install.sh in a bare busybox (no bash, no getent, no network)", () => 
     expect(header).toMatch(/^# Written by the sso-docker Dev Container Feature/);
     const expected = renderAwsConfig(
       names.map((name) => ({ name })),
-      SHM_SECRET_DIR,
+      SHM_LAYOUT,
     );
     expect(`${rest.join("\n")}\n`).toBe(expected.slice(expected.indexOf("\n") + 1));
   });

@@ -98,7 +98,7 @@ describe("sso-docker run with real AWS clients", () => {
       image,
       "sh",
       "-c",
-      "sh /etc/sso-docker/credential-process /run/sso-docker/dev.json | head -c 28",
+      "sh /run/sso-docker/credential-process /run/sso-docker/secrets/dev.json | head -c 28",
     ]);
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe('{"Version":1,"AccessKeyId":"');

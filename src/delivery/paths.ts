@@ -1,14 +1,25 @@
 /** Where things live inside a container. Part of the in-container contract: change with care. */
 
-/** Non-secret files, in the writable layer. */
+/**
+ * Non-secret files of containers sso-docker did not start (Dev Container Feature, labelled
+ * `docker run`, compose): written at image build time or by the first push, in the image or the
+ * writable layer.
+ */
 export const STATIC_DIR = "/etc/sso-docker";
 export const CONFIG_PATH = `${STATIC_DIR}/config`;
 export const HELPER_PATH = `${STATIC_DIR}/credential-process`;
-
-/** Secret dir when `sso-docker run` mounted a tmpfs there (`--tmpfs /run/sso-docker`). */
-export const TMPFS_SECRET_DIR = "/run/sso-docker";
-/** Secret dir otherwise: the container's own /dev/shm, when its IPC namespace is private. */
+/** Their secret dir: the container's own /dev/shm, when its IPC namespace is private. */
 export const SHM_SECRET_DIR = "/dev/shm/sso-docker";
+
+/**
+ * The tmpfs `sso-docker run` mounts (mode 1777, emptied at every start). Its prelude writes the
+ * config and the helper here as the container's user before the entrypoint runs; the push puts
+ * the secrets in a 0700 subdirectory owned by that user.
+ */
+export const RUN_DIR = "/run/sso-docker";
+export const RUN_CONFIG_PATH = `${RUN_DIR}/config`;
+export const RUN_HELPER_PATH = `${RUN_DIR}/credential-process`;
+export const TMPFS_SECRET_DIR = `${RUN_DIR}/secrets`;
 
 /** The static shared-credentials file, for tools without credential_process. */
 export const CREDENTIALS_FILE_NAME = "credentials";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { describe, expect, it } from "vitest";
 import { ProfileError } from "../runtime/errors.js";
+import { RUN_LAYOUT, SHM_LAYOUT } from "./secret-dir.js";
 import {
   encodeProfileFileName,
   renderAwsConfig,
@@ -79,29 +80,31 @@ describe("renderAwsConfig", () => {
   it("maps each profile and [default] to the helper, with region and output", async () => {
     const text = renderAwsConfig(
       [{ name: "dev.admin", region: "eu-west-1", output: "json" }, { name: "me@corp" }],
-      "/run/sso-docker",
+      RUN_LAYOUT,
     );
     const { configFile } = await parseWithSdk(text);
-    const helper = "/bin/sh /etc/sso-docker/credential-process";
+    const helper = "/bin/sh /run/sso-docker/credential-process";
     expect(configFile["dev.admin"]).toEqual({
-      credential_process: `${helper} '/run/sso-docker/dev.admin.json'`,
+      credential_process: `${helper} '/run/sso-docker/secrets/dev.admin.json'`,
       region: "eu-west-1",
       output: "json",
     });
     expect(configFile["default"]).toEqual(configFile["dev.admin"]);
     expect(configFile["me@corp"]).toEqual({
-      credential_process: `${helper} '/run/sso-docker/me%40corp.json'`,
+      credential_process: `${helper} '/run/sso-docker/secrets/me%40corp.json'`,
     });
   });
   it("writes a profile literally named default as [default] and adds no alias", async () => {
-    const text = renderAwsConfig([{ name: "first" }, { name: "default" }], "/dev/shm/sso-docker");
+    const text = renderAwsConfig([{ name: "first" }, { name: "default" }], SHM_LAYOUT);
     expect(text.match(/^\[default\]$/gm)).toHaveLength(1);
     const { configFile } = await parseWithSdk(text);
-    expect(configFile["default"]?.credential_process).toContain("'/dev/shm/sso-docker/default.json'");
+    expect(configFile["default"]?.credential_process).toBe(
+      "/bin/sh /etc/sso-docker/credential-process '/dev/shm/sso-docker/default.json'",
+    );
   });
   it("refuses names no config file can hold", () => {
     for (const name of ["has space", "a]b", "x#y", "q'uote", ""]) {
-      expect(() => renderAwsConfig([{ name }], "/run/sso-docker")).toThrow(ProfileError);
+      expect(() => renderAwsConfig([{ name }], RUN_LAYOUT)).toThrow(ProfileError);
     }
   });
 });

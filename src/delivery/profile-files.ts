@@ -1,5 +1,5 @@
 import { ProfileError } from "../runtime/errors.js";
-import { HELPER_PATH } from "./paths.js";
+import type { ContainerLayout } from "./secret-dir.js";
 
 /** Role credentials as IAM Identity Center's GetRoleCredentials returns them. */
 export interface RoleCredentials {
@@ -119,21 +119,24 @@ export function renderCredentialsFile(profiles: readonly DeliveryProfile[]): str
   );
 }
 
-/** The `credential_process` command for a profile whose JSON lives in `secretDir`. */
-export function credentialProcessCommand(secretDir: string, name: string): string {
+/** Where the config points: the helper and the secret dir of one container layout. */
+export type ConfigTarget = Pick<ContainerLayout, "helperPath" | "secret">;
+
+/** The `credential_process` command for a profile whose JSON lives in the layout's secret dir. */
+export function credentialProcessCommand(target: ConfigTarget, name: string): string {
   // The encoded file name holds no quote, so single quotes are enough for every SDK's splitter.
-  return `/bin/sh ${HELPER_PATH} '${secretDir}/${encodeProfileFileName(name)}'`;
+  return `/bin/sh ${target.helperPath} '${target.secret.dir}/${encodeProfileFileName(name)}'`;
 }
 
 /**
  * The AWS config file: one `[profile NAME]` per synced profile plus `[default]` for the
  * first, unless one of them is literally "default".
  */
-export function renderAwsConfig(profiles: readonly ProfileSettings[], secretDir: string): string {
+export function renderAwsConfig(profiles: readonly ProfileSettings[], target: ConfigTarget): string {
   profiles.forEach(validateSettings);
   const body = (profile: ProfileSettings) =>
     [
-      `credential_process = ${credentialProcessCommand(secretDir, profile.name)}`,
+      `credential_process = ${credentialProcessCommand(target, profile.name)}`,
       ...(profile.region === undefined ? [] : [`region = ${profile.region}`]),
       ...(profile.output === undefined ? [] : [`output = ${profile.output}`]),
     ].join("\n");

@@ -62,7 +62,7 @@ describe("pushCredentials (fake engine)", () => {
     expect(result).toEqual({
       containerId: "c0ffee",
       containerName: "web",
-      secretDir: "/run/sso-docker",
+      secretDir: "/run/sso-docker/secrets",
       uid: 1000,
       gid: 1000,
       profiles: ["dev"],
@@ -75,7 +75,7 @@ describe("pushCredentials (fake engine)", () => {
     expect(request?.env).toBeUndefined();
     expect(String(request?.stdin)).toContain(SECRET);
     expect(String(request?.stdin)).toMatch(/^U='dev'$/m);
-    expect(String(request?.stdin)).toContain("ln -s '/etc/sso-docker/config'");
+    expect(String(request?.stdin)).toContain("ln -s '/run/sso-docker/config'");
   });
 
   it("skips the ~/.aws/config link when AWS_CONFIG_FILE is set, and warns if it points elsewhere", async () => {
@@ -94,7 +94,7 @@ describe("pushCredentials (fake engine)", () => {
     expect(String(engine.requests[0]?.stdin)).not.toContain("ln -s");
     expect(String(engine.requests[0]?.stdin)).toMatch(/^U='root'$/m);
     expect(result.warnings).toEqual([
-      "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /etc/sso-docker/config.",
+      "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /run/sso-docker/config.",
       expect.stringContaining("has its own /home/dev/.aws/config, left alone"),
     ]);
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import { DockerError, ProfileError } from "../runtime/errors.js";
-import { CONFIG_PATH, CREDENTIALS_FILE_NAME, STATIC_DIR, TMPFS_SECRET_DIR } from "./paths.js";
+import { CREDENTIALS_FILE_NAME, RUN_DIR } from "./paths.js";
 import {
   encodeProfileFileName,
   renderCredentialProcessJson,
@@ -9,7 +9,7 @@ import {
   type DeliveryProfile,
 } from "./profile-files.js";
 import { buildPushScript, PushExit } from "./push-script.js";
-import { chooseSecretDir } from "./secret-dir.js";
+import { chooseLayout, type ContainerLayout } from "./secret-dir.js";
 import { renderStaticFiles } from "./static-files.js";
 
 export interface PushOptions {
@@ -34,7 +34,7 @@ export const PUSH_COMMAND = ["/bin/sh", "-s"] as const;
 
 /**
  * Writes the profiles' credentials into the container's tmpfs secret dir, owned by its user,
- * replacing each file atomically, and refreshes /etc/sso-docker — in one exec. Pass the
+ * replacing each file atomically, and refreshes its config and helper — in one exec. Pass the
  * container's details when you already have them to skip an inspect.
  */
 export async function pushCredentials(
@@ -46,7 +46,8 @@ export async function pushCredentials(
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   checkProfiles(profiles, details.name);
   assertRunning(details);
-  const secret = chooseSecretDir(details);
+  const layout = chooseLayout(details);
+  const { secret } = layout;
   const secretFiles = [
     ...profiles.map((p) => ({
       name: encodeProfileFileName(p.name),
@@ -56,17 +57,17 @@ export async function pushCredentials(
   ];
   const warnings: string[] = [];
   const configured = details.env["AWS_CONFIG_FILE"];
-  if (configured !== undefined && configured !== CONFIG_PATH) {
+  if (configured !== undefined && configured !== layout.configPath) {
     warnings.push(
-      `Container ${details.name} sets AWS_CONFIG_FILE=${configured}, so its AWS tools do not see the synced profiles in ${CONFIG_PATH}.`,
+      `Container ${details.name} sets AWS_CONFIG_FILE=${configured}, so its AWS tools do not see the synced profiles in ${layout.configPath}.`,
     );
   }
   const userSpec = options.user ?? details.user;
   const script = buildPushScript({
     userSpec,
-    secret,
+    layout,
     secretFiles,
-    staticFiles: renderStaticFiles(profiles, secret.dir),
+    staticFiles: renderStaticFiles(profiles, layout),
     linkAwsConfig: configured === undefined,
     nonce: randomBytes(8).toString("hex"),
   });
@@ -79,11 +80,11 @@ export async function pushCredentials(
   if (result.exitCode !== 0) {
     const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
     throw scriptError(result.exitCode, scrub(result.stderr || result.stdout, secrets), details.name, {
-      dir: secret.dir,
+      layout,
       user: userSpec,
     });
   }
-  const parsed = parseOutput(result.stdout, details.name);
+  const parsed = parseOutput(result.stdout, details.name, layout);
   return {
     containerId: details.id,
     containerName: details.name,
@@ -129,7 +130,7 @@ function scriptError(
   code: number,
   detail: string,
   name: string,
-  ctx: { dir: string; user: string },
+  ctx: { layout: ContainerLayout; user: string },
 ): DockerError {
   const why = detail.replace(/^sso-docker: /, "");
   switch (code) {
@@ -151,7 +152,7 @@ function scriptError(
       });
     case PushExit.notTmpfs:
       return new DockerError(`Container ${name} has no tmpfs for credentials: ${why}.`, {
-        hint: `Recreate it with \`--tmpfs ${TMPFS_SECRET_DIR}\` (\`sso-docker run\` adds it).`,
+        hint: `Recreate it with \`--tmpfs ${RUN_DIR}\` (\`sso-docker run\` adds it).`,
       });
     case PushExit.noPrintfBuiltin:
       return new DockerError(
@@ -159,14 +160,17 @@ function scriptError(
         { hint: "Use an image whose /bin/sh is dash, bash or busybox ash." },
       );
     case PushExit.staticFiles:
-      return new DockerError(`Cannot write ${STATIC_DIR} in container ${name}: ${why}.`, {
-        hint: "A read-only root filesystem needs the files pre-seeded before start (`sso-docker run` does that).",
+      return new DockerError(`Cannot write ${ctx.layout.staticDir} in container ${name}: ${why}.`, {
+        hint: `A read-only root filesystem needs a tmpfs for them: recreate it with \`--tmpfs ${RUN_DIR}\` (\`sso-docker run\` adds it).`,
       });
     case PushExit.secretDir:
     case PushExit.secretWrite:
-      return new DockerError(`Cannot write credentials into ${ctx.dir} in container ${name}: ${why}.`, {
-        hint: `Look at it with \`docker exec -u 0 ${name} ls -la ${ctx.dir}\`.`,
-      });
+      return new DockerError(
+        `Cannot write credentials into ${ctx.layout.secret.dir} in container ${name}: ${why}.`,
+        {
+          hint: `Look at it with \`docker exec -u 0 ${name} ls -la ${ctx.layout.secret.dir}\`.`,
+        },
+      );
     default:
       return new DockerError(
         `Pushing credentials into container ${name} failed (exit ${code}): ${why || "no output"}.`,
@@ -177,13 +181,17 @@ function scriptError(
   }
 }
 
-function parseOutput(stdout: string, name: string): { uid: number; gid: number; warnings: string[] } {
+function parseOutput(
+  stdout: string,
+  name: string,
+  layout: ContainerLayout,
+): { uid: number; gid: number; warnings: string[] } {
   let ids: { uid: number; gid: number } | undefined;
   const warnings: string[] = [];
   for (const line of stdout.split("\n")) {
     const [kind, a = "", ...rest] = line.trim().split(" ");
     if (kind === "user") ids = { uid: Number(a), gid: Number(rest[0]) };
-    if (kind === "warn") warnings.push(describeWarning(a, rest.join(" "), name));
+    if (kind === "warn") warnings.push(describeWarning(a, rest.join(" "), name, layout.configPath));
   }
   if (ids === undefined || !Number.isInteger(ids.uid) || !Number.isInteger(ids.gid)) {
     throw new DockerError(`Pushing credentials into container ${name} gave no result.`, {
@@ -193,14 +201,14 @@ function parseOutput(stdout: string, name: string): { uid: number; gid: number; 
   return { ...ids, warnings };
 }
 
-function describeWarning(code: string, path: string, name: string): string {
-  const fix = `set AWS_CONFIG_FILE=${CONFIG_PATH} in it`;
+function describeWarning(code: string, path: string, name: string, configPath: string): string {
+  const fix = `set AWS_CONFIG_FILE=${configPath} in it`;
   switch (code) {
     case "aws-config-exists":
       return `Container ${name} has its own ${path}, left alone; to use the synced profiles, ${fix}.`;
     case "no-home":
       return `The user of container ${name} has no home directory; to use the synced profiles, ${fix}.`;
     default:
-      return `Could not link ${path} in container ${name} to ${CONFIG_PATH}; to use the synced profiles, ${fix}.`;
+      return `Could not link ${path} in container ${name} to ${configPath}; to use the synced profiles, ${fix}.`;
   }
 }

@@ -1,5 +1,4 @@
-import { CONFIG_PATH, HELPER_PATH, STATIC_DIR } from "./paths.js";
-import type { SecretDir } from "./secret-dir.js";
+import type { ContainerLayout } from "./secret-dir.js";
 import type { StaticFiles } from "./static-files.js";
 
 /** Exit codes of the push script, mapped to messages by push-credentials.ts. */
@@ -15,11 +14,11 @@ export const PushExit = {
 export interface PushScriptInput {
   /** `--user` form: "", name, uid, uid:gid, name:group. */
   userSpec: string;
-  secret: SecretDir;
+  layout: ContainerLayout;
   /** Secret files by base name (already encoded), in write order. */
   secretFiles: readonly { name: string; content: string }[];
   staticFiles: StaticFiles;
-  /** Make ~/.aws/config a link to /etc/sso-docker/config when the user has none. */
+  /** Make ~/.aws/config a link to the layout's config when the user has none. */
   linkAwsConfig: boolean;
   /** Random per push: temp names never collide with a concurrent push or a planted file. */
   nonce: string;
@@ -72,7 +71,8 @@ case $uid:$gid in *[!0-9:]*|:*|*:) fail 10 "user $U does not resolve to a numeri
  * and never in a heredoc (which some shells back with a temp file on disk).
  */
 export function buildPushScript(input: PushScriptInput): string {
-  const { secret, staticFiles, nonce } = input;
+  const { layout, staticFiles, nonce } = input;
+  const { secret } = layout;
   const tmp = (name: string) => `.tmp-${nonce}-${name}`;
   const temps = input.secretFiles.map((f) => tmp(f.name)).join(" ");
   const keep = input.secretFiles.map((f) => shQuote(f.name)).join("|");
@@ -96,8 +96,8 @@ export function buildPushScript(input: PushScriptInput): string {
     `cd -P "$D" && [ "$PWD" = "$D" ] || fail ${PushExit.secretDir} "$D is not a plain directory"`,
     `chown -h "$uid:$gid" . && chmod 700 . || fail ${PushExit.secretDir} "cannot give $D to $uid:$gid"`,
     // Config, helper and link first: once a JSON appears, a waiting helper finds all it needs.
-    ...staticFilesPart(staticFiles, nonce),
-    ...(input.linkAwsConfig ? LINK_AWS_CONFIG : []),
+    ...staticFilesPart(staticFiles, layout, nonce),
+    ...(input.linkAwsConfig ? linkAwsConfig(layout.configPath) : []),
     // noclobber: '>' creates with O_EXCL, and umask 077 makes the new file 0600.
     "set -C",
     `T='${temps}'`,
@@ -119,34 +119,36 @@ export function buildPushScript(input: PushScriptInput): string {
   return lines.join("\n");
 }
 
-function staticFilesPart(files: StaticFiles, nonce: string): string[] {
-  const helperTmp = `${STATIC_DIR}/.tmp-${nonce}-credential-process`;
-  const configTmp = `${STATIC_DIR}/.tmp-${nonce}-config`;
+function staticFilesPart(files: StaticFiles, layout: ContainerLayout, nonce: string): string[] {
+  const { staticDir, configPath, helperPath } = layout;
+  const helperTmp = `${staticDir}/.tmp-${nonce}-credential-process`;
+  const configTmp = `${staticDir}/.tmp-${nonce}-config`;
   const fail = `fail ${PushExit.staticFiles}`;
   return [
-    `S=${shQuote(STATIC_DIR)}; s=`,
-    `{ read -r s < ${shQuote(CONFIG_PATH)}; } 2>/dev/null`,
+    `S=${shQuote(staticDir)}; s=`,
+    `{ read -r s < ${shQuote(configPath)}; } 2>/dev/null`,
     `if [ "$s" != ${shQuote(files.stamp)} ]; then`,
     "  umask 022",
     `  [ ! -L "$S" ] || ${fail} "$S is a symbolic link"`,
-    `  { [ -d "$S" ] || mkdir -p "$S"; } && chmod 755 "$S" || ${fail} "cannot create $S (read-only root filesystem?)"`,
+    // The tmpfs root keeps the mode it was mounted with (1777: the run prelude writes there).
+    `  { [ -d "$S" ] || mkdir -p "$S"; } && { [ "$S" = "$M" ] || chmod 755 "$S"; } || ${fail} "cannot create $S (read-only root filesystem?)"`,
     `  T='${helperTmp} ${configTmp}'`,
-    `  printf '%s' ${shQuote(files.helper)} > '${helperTmp}' && mv -f '${helperTmp}' ${shQuote(HELPER_PATH)} || ${fail} "cannot write ${HELPER_PATH}"`,
-    `  printf '%s' ${shQuote(files.config)} > '${configTmp}' && mv -f '${configTmp}' ${shQuote(CONFIG_PATH)} || ${fail} "cannot write ${CONFIG_PATH}"`,
+    `  printf '%s' ${shQuote(files.helper)} > '${helperTmp}' && mv -f '${helperTmp}' ${shQuote(helperPath)} || ${fail} "cannot write ${helperPath}"`,
+    `  printf '%s' ${shQuote(files.config)} > '${configTmp}' && mv -f '${configTmp}' ${shQuote(configPath)} || ${fail} "cannot write ${configPath}"`,
     "  T=; umask 077",
     "fi",
   ];
 }
 
 // Only for containers without AWS_CONFIG_FILE: a user's own ~/.aws/config is never replaced.
-const LINK_AWS_CONFIG = [
+const linkAwsConfig = (configPath: string) => [
   'if [ -z "$home" ] || [ "$home" = / ]; then echo "warn no-home /"',
   'else A="$home/.aws"',
   '  if [ ! -e "$A" ] && [ ! -L "$A" ]; then mkdir -m 700 "$A" 2>/dev/null && chown -h "$uid:$gid" "$A"; fi',
-  `  if [ "$A/config" -ef ${shQuote(CONFIG_PATH)} ]; then :`,
+  `  if [ "$A/config" -ef ${shQuote(configPath)} ]; then :`,
   '  elif [ -L "$A" ]; then echo "warn aws-dir-is-link $A"',
   '  elif [ -e "$A/config" ] || [ -L "$A/config" ]; then echo "warn aws-config-exists $A/config"',
-  `  elif ! ln -s ${shQuote(CONFIG_PATH)} "$A/config" 2>/dev/null; then echo "warn aws-config-link-failed $A/config"`,
+  `  elif ! ln -s ${shQuote(configPath)} "$A/config" 2>/dev/null; then echo "warn aws-config-link-failed $A/config"`,
   "  fi",
   "fi",
 ];

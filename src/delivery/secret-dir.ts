@@ -1,6 +1,15 @@
 import type { ContainerDetails } from "../docker/engine.js";
 import { DockerError } from "../runtime/errors.js";
-import { SHM_SECRET_DIR, TMPFS_SECRET_DIR } from "./paths.js";
+import {
+  CONFIG_PATH,
+  HELPER_PATH,
+  RUN_CONFIG_PATH,
+  RUN_DIR,
+  RUN_HELPER_PATH,
+  SHM_SECRET_DIR,
+  STATIC_DIR,
+  TMPFS_SECRET_DIR,
+} from "./paths.js";
 
 export interface SecretDir {
   /** Where the secret files go. */
@@ -8,6 +17,31 @@ export interface SecretDir {
   /** The tmpfs mount point the push verifies inside the container before writing. */
   mount: string;
 }
+
+/** Where one container keeps its synced files. */
+export interface ContainerLayout {
+  /** Directory of the non-secret config and helper. */
+  staticDir: string;
+  configPath: string;
+  helperPath: string;
+  secret: SecretDir;
+}
+
+/** Containers with a tmpfs at /run/sso-docker (`sso-docker run` makes one): everything on it. */
+export const RUN_LAYOUT: ContainerLayout = {
+  staticDir: RUN_DIR,
+  configPath: RUN_CONFIG_PATH,
+  helperPath: RUN_HELPER_PATH,
+  secret: { dir: TMPFS_SECRET_DIR, mount: RUN_DIR },
+};
+
+/** Every other container: /etc/sso-docker and the container's own /dev/shm. */
+export const SHM_LAYOUT: ContainerLayout = {
+  staticDir: STATIC_DIR,
+  configPath: CONFIG_PATH,
+  helperPath: HELPER_PATH,
+  secret: { dir: SHM_SECRET_DIR, mount: "/dev/shm" },
+};
 
 /**
  * IPC modes whose /dev/shm belongs to this container alone. "shareable" is allowed: only a
@@ -17,14 +51,17 @@ export interface SecretDir {
  */
 const OWN_SHM_IPC_MODES = new Set(["private", "shareable", ""]);
 
-/** `/run/sso-docker` if the container has a tmpfs there, else its own /dev/shm, else an error. */
-export function chooseSecretDir(container: ContainerDetails): SecretDir {
-  const hasTmpfs = container.tmpfsTargets.some((target) => target.replace(/\/+$/, "") === TMPFS_SECRET_DIR);
-  if (hasTmpfs) return { dir: TMPFS_SECRET_DIR, mount: TMPFS_SECRET_DIR };
-  if (OWN_SHM_IPC_MODES.has(container.ipcMode)) return { dir: SHM_SECRET_DIR, mount: "/dev/shm" };
+export function hasRunTmpfs(container: ContainerDetails): boolean {
+  return container.tmpfsTargets.some((target) => target.replace(/\/+$/, "") === RUN_DIR);
+}
+
+/** The run layout if the container has a tmpfs at /run/sso-docker, else its own /dev/shm, else an error. */
+export function chooseLayout(container: ContainerDetails): ContainerLayout {
+  if (hasRunTmpfs(container)) return RUN_LAYOUT;
+  if (OWN_SHM_IPC_MODES.has(container.ipcMode)) return SHM_LAYOUT;
   throw new DockerError(
     `Container ${container.name} has no private /dev/shm (--ipc=${container.ipcMode}), so sso-docker will not put credentials in it.`,
-    { hint: `Recreate it with \`--tmpfs ${TMPFS_SECRET_DIR}\` (\`sso-docker run\` adds it).` },
+    { hint: `Recreate it with \`--tmpfs ${RUN_DIR}\` (\`sso-docker run\` adds it).` },
   );
 }
 

@@ -14,7 +14,7 @@ export interface WipeResult {
 
 /**
  * Removes every synced secret from the container (for `sso-docker logout`), in one exec.
- * /etc/sso-docker stays, so the helper then says "no credentials" instead of failing oddly.
+ * The config and helper stay, so the helper then says "no credentials" instead of failing oddly.
  */
 export async function wipeCredentials(
   engine: DockerEngine,
@@ -58,12 +58,8 @@ function wipeScript(dirs: readonly string[]): string {
     // A link planted in place of the dir is removed itself, never followed.
     '  if [ -L "$d" ]; then rm -f -- "$d"; continue; fi',
     '  [ -d "$d" ] || continue',
-    '  rm -rf -- "$d"/* "$d"/.[!.]* "$d"/..?* 2>/dev/null',
-    // The tmpfs mount point itself cannot go (EBUSY); it is empty now.
-    '  rmdir -- "$d" 2>/dev/null',
-    '  for f in "$d"/* "$d"/.[!.]* "$d"/..?*; do',
-    '    if [ -e "$f" ] || [ -L "$f" ]; then echo "sso-docker: $f is still there" >&2; exit 1; fi',
-    "  done",
+    '  rm -rf -- "$d" 2>/dev/null',
+    '  if [ -e "$d" ] || [ -L "$d" ]; then echo "sso-docker: $d is still there" >&2; exit 1; fi',
     "done",
     "exit 0",
     "",

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseRunArgs } from "./run-args.js";
 
 describe("parseRunArgs", () => {
-  it("finds the image after flags with and without values, and keeps docker's options untouched", () => {
+  it("finds the image after flags with and without values, and keeps docker's options as given", () => {
     const args = parseRunArgs([
       "--profile",
       "dev",
@@ -21,7 +21,7 @@ describe("parseRunArgs", () => {
       "x",
     ]);
     expect(args.profiles).toEqual(["dev", "prod"]);
-    expect(args.createOptions).toEqual([
+    expect(args.options).toEqual([
       "-it",
       "--rm",
       "-e",
@@ -29,15 +29,14 @@ describe("parseRunArgs", () => {
       "--name=box",
       "--network",
       "host",
-      "-p",
-      "8080:80",
+      "-p8080:80",
     ]);
-    expect(args.imageAndCommand).toEqual(["img:1", "aws", "--profile", "x"]);
-    expect(args.interactive).toBe(true);
+    expect(args.image).toBe("img:1");
+    expect(args.command).toEqual(["aws", "--profile", "x"]);
     expect(args.detach).toBe(false);
   });
 
-  it("takes -d, --detach-keys and --sig-proxy out for docker start", () => {
+  it("sees -d in a cluster and leaves --detach-keys and --sig-proxy to docker run", () => {
     const args = parseRunArgs([
       "-dit",
       "--detach-keys",
@@ -48,17 +47,28 @@ describe("parseRunArgs", () => {
       "img",
     ]);
     expect(args.detach).toBe(true);
-    expect(args.detachKeys).toBe("ctrl-x");
-    expect(args.sigProxy).toBe(false);
-    expect(args.createOptions).toEqual(["-it", "-u", "1000:1000"]);
+    expect(args.options).toEqual(["-dit", "--detach-keys", "ctrl-x", "--sig-proxy=false", "-u", "1000:1000"]);
+  });
+
+  it("takes --entrypoint and --pull out (sso-docker applies them), keeps --platform for docker too", () => {
+    const args = parseRunArgs(["--entrypoint", "", "--pull=never", "--platform", "linux/amd64", "img", "x"]);
+    expect(args).toMatchObject({ entrypoint: "", pull: "never", platform: "linux/amd64" });
+    expect(args.options).toEqual(["--platform", "linux/amd64"]);
+    expect(parseRunArgs(["--entrypoint=/bin/app", "img"]).entrypoint).toBe("/bin/app");
+    expect(parseRunArgs(["img"])).toMatchObject({ entrypoint: undefined, pull: "missing" });
+    expect(() => parseRunArgs(["--pull", "sometimes", "img"])).toThrow(/--pull must be one of/);
   });
 
   it("handles a cluster ending in a value flag and `--`", () => {
-    expect(parseRunArgs(["-ite", "X=1", "img"]).createOptions).toEqual(["-it", "-e", "X=1"]);
-    expect(parseRunArgs(["--rm", "--", "img", "-x"]).imageAndCommand).toEqual(["img", "-x"]);
+    expect(parseRunArgs(["-ite", "X=1", "img"]).options).toEqual(["-ite", "X=1"]);
+    expect(parseRunArgs(["-eX=1", "img"]).options).toEqual(["-eX=1"]);
+    const dashed = parseRunArgs(["--rm", "--", "img", "-x"]);
+    expect([dashed.image, dashed.command]).toEqual(["img", ["-x"]]);
   });
 
-  it("asks for an image when there is none", () => {
+  it("asks for an image when there is none, unless help was asked for", () => {
     expect(() => parseRunArgs(["--rm", "-e", "A=1"])).toThrow(/needs an image/);
+    expect(parseRunArgs(["--rm", "--help"]).help).toBe(true);
+    expect(parseRunArgs(["-h"]).help).toBe(true);
   });
 });

@@ -22,38 +22,45 @@ const BOOLEAN_LONG = new Set([
   "help",
   "use-api-socket",
 ]);
-const BOOLEAN_SHORT = new Set(["d", "i", "t", "P", "q"]);
+const BOOLEAN_SHORT = new Set(["d", "i", "t", "P", "q", "h"]);
+
+export type PullPolicy = "missing" | "always" | "never";
+const PULL_POLICIES: readonly string[] = ["missing", "always", "never"];
 
 /** The parts of a `sso-docker run` command line. */
 export interface RunArgs {
   /** `--profile` values, in order (the first is the container's default profile). */
   profiles: string[];
-  /** Options for `docker create` (everything but the start-time ones below). */
-  createOptions: string[];
-  /** IMAGE [COMMAND] [ARG...], untouched. */
-  imageAndCommand: string[];
+  /** docker run's options as given, minus `--profile`, `--entrypoint` and `--pull`. */
+  options: string[];
+  image: string;
+  /** COMMAND [ARG...] after the image, untouched. */
+  command: string[];
+  /** `--entrypoint`: undefined when not given, "" when reset. */
+  entrypoint: string | undefined;
+  pull: PullPolicy;
+  /** `--platform`, which `docker pull` needs too. */
+  platform: string | undefined;
   detach: boolean;
-  interactive: boolean;
-  /** `--detach-keys`, a `docker start` option. */
-  detachKeys: string | undefined;
-  /** `--sig-proxy=false`: do not forward signals to the container. */
-  sigProxy: boolean;
+  /** `-h` / `--help` before the image. */
+  help: boolean;
 }
 
 function boolValue(inline: string | undefined): boolean {
   return inline === undefined || inline === "true" || inline === "1";
 }
 
-/** Splits `sso-docker run` arguments into ours (`--profile`) and docker's, finding the image. */
+/** Splits `sso-docker run` arguments into ours and docker's, finding the image. */
 export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const out: RunArgs = {
+  const out: Omit<RunArgs, "image"> = {
     profiles: [],
-    createOptions: [],
-    imageAndCommand: [],
+    options: [],
+    command: [],
+    entrypoint: undefined,
+    pull: "missing",
+    platform: undefined,
     detach: false,
-    interactive: false,
-    detachKeys: undefined,
-    sigProxy: true,
+    help: false,
   };
   let i = 0;
   const next = (flag: string): string => {
@@ -75,45 +82,46 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       const inline = eq === -1 ? undefined : arg.slice(eq + 1);
       if (name === "profile") {
         out.profiles.push(inline ?? next(arg));
-      } else if (name === "detach") {
-        out.detach = boolValue(inline);
-      } else if (name === "sig-proxy") {
-        out.sigProxy = boolValue(inline);
-      } else if (name === "detach-keys") {
-        out.detachKeys = inline ?? next(arg);
+      } else if (name === "entrypoint") {
+        out.entrypoint = inline ?? next(arg);
+      } else if (name === "pull") {
+        const policy = inline ?? next(arg);
+        if (!PULL_POLICIES.includes(policy)) {
+          throw new ProfileError(`--pull must be one of ${PULL_POLICIES.join(", ")}, not "${policy}".`, {
+            hint: "sso-docker run --pull missing IMAGE",
+          });
+        }
+        out.pull = policy as PullPolicy;
       } else if (BOOLEAN_LONG.has(name)) {
-        if (name === "interactive") out.interactive = boolValue(inline);
-        out.createOptions.push(arg);
+        if (name === "detach") out.detach = boolValue(inline);
+        if (name === "help") out.help = boolValue(inline);
+        out.options.push(arg);
       } else {
-        out.createOptions.push(arg);
-        if (inline === undefined) out.createOptions.push(next(arg));
+        const value = inline ?? next(arg);
+        if (name === "platform") out.platform = value;
+        out.options.push(...(inline === undefined ? [arg, value] : [arg]));
       }
       continue;
     }
-    // A cluster of short flags, e.g. -it, -dit, -e FOO=1, -eFOO=1, -p80:80.
-    const kept: string[] = [];
+    // A cluster of short flags, e.g. -it, -dit, -e FOO=1, -eFOO=1, -p80:80: passed on as given.
+    out.options.push(arg);
     for (let j = 1; j < arg.length; j++) {
       const flag = arg[j] ?? "";
       if (BOOLEAN_SHORT.has(flag)) {
         if (flag === "d") out.detach = true;
-        else kept.push(flag);
-        if (flag === "i") out.interactive = true;
+        if (flag === "h") out.help = true;
         continue;
       }
-      const rest = arg.slice(j + 1).replace(/^=/, "");
-      const value = rest !== "" ? rest : next(`-${flag}`);
-      if (kept.length > 0) out.createOptions.push(`-${kept.join("")}`);
-      kept.length = 0;
-      out.createOptions.push(`-${flag}`, value);
+      if (j === arg.length - 1) out.options.push(next(`-${flag}`));
       break;
     }
-    if (kept.length > 0) out.createOptions.push(`-${kept.join("")}`);
   }
-  out.imageAndCommand = argv.slice(i);
-  if (out.imageAndCommand.length === 0) {
+  const [image, ...command] = argv.slice(i);
+  if (image === undefined) {
+    if (out.help) return { ...out, image: "" };
     throw new ProfileError("sso-docker run needs an image.", {
       hint: "sso-docker run --profile NAME IMAGE [COMMAND]",
     });
   }
-  return out;
+  return { ...out, image, command };
 }

@@ -1,212 +1,296 @@
-import { execa } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { selectProfileName } from "../aws-files/profiles.js";
 import { CredentialSource } from "../credentials/credential-source.js";
 import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
-import { CONFIG_PATH, TMPFS_SECRET_DIR } from "../delivery/paths.js";
+import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
 import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
-import { seedStaticFiles } from "../delivery/seed-container.js";
-import type { DockerEngine } from "../docker/engine.js";
+import { RUN_LAYOUT } from "../delivery/secret-dir.js";
+import { renderStaticFiles } from "../delivery/static-files.js";
+import type { DockerEngine, ImageDetails } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
 import { DockerError, SsoDockerError } from "../runtime/errors.js";
+import { containerArgv, preludeArgs } from "./container-command.js";
 import type { RunArgs } from "./run-args.js";
 
 export const PROFILES_LABEL = "sso-docker.profiles";
+/** A random value per `sso-docker run`: how it finds its own container's start event. */
+export const RUN_LABEL = "sso-docker.run";
 
 export interface RunContainerOptions {
-  /** The engine client, or a loader run while `docker create` works (dockerode takes ~0.2 s to load). */
-  engine: DockerEngine | (() => Promise<DockerEngine>);
+  engine: DockerEngine;
   /** The docker CLI to pass options through to. */
   docker?: string;
   /** Where `-d` prints the container id. */
   stdout?: NodeJS.WritableStream;
+  /** Whether stdin is a terminal, which then sends Ctrl-C, Ctrl-\ and hang-ups to docker itself. */
+  stdinIsTty?: boolean;
 }
 
 /**
- * What sso-docker adds to `docker create`: a tmpfs for the secrets, the participation label, the
- * config path. The empty tmpfs starts 0711 (root's, searchable) so a non-root user's helper can
- * wait for its file instead of taking the dir for another user's; the push makes it theirs, 0700.
+ * What sso-docker adds to `docker run`: a tmpfs for the config and the secrets (1777 so a
+ * non-root prelude can write; the push makes the secret dir the user's, 0700), the labels, the
+ * config path.
  */
-export function deliveryOptions(profileNames: readonly string[]): string[] {
+export function deliveryOptions(profileNames: readonly string[], runId: string): string[] {
   return [
     "--tmpfs",
-    `${TMPFS_SECRET_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=0711`,
+    `${RUN_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=1777`,
     "--label",
     `${PROFILES_LABEL}=${profileNames.join(",")}`,
+    "--label",
+    `${RUN_LABEL}=${runId}`,
     "--env",
-    `AWS_CONFIG_FILE=${CONFIG_PATH}`,
+    `AWS_CONFIG_FILE=${RUN_CONFIG_PATH}`,
   ];
 }
 
-async function deliveryProfiles(
+interface Fetched {
+  profiles: DeliveryProfile[];
+  /** Epoch ms of the first refresh these credentials need. */
+  refreshAt: number;
+}
+
+async function fetchProfiles(
   source: CredentialSource,
   resolved: readonly ResolvedProfile[],
-): Promise<DeliveryProfile[]> {
-  return Promise.all(
-    resolved.map(async (r) => {
-      const c = await source.get(r);
-      return {
-        name: r.profile.profileName,
-        ...(r.profile.region ? { region: r.profile.region } : {}),
-        ...(r.profile.output ? { output: r.profile.output } : {}),
-        credentials: {
-          accessKeyId: c.accessKeyId,
-          secretAccessKey: c.secretAccessKey,
-          sessionToken: c.sessionToken,
-          expiration: new Date(c.expiration),
-        },
-      };
+): Promise<Fetched> {
+  const all = await Promise.all(resolved.map(async (r) => ({ r, c: await source.get(r) })));
+  return {
+    profiles: all.map(({ r, c }) => ({
+      name: r.profile.profileName,
+      ...(r.profile.region ? { region: r.profile.region } : {}),
+      ...(r.profile.output ? { output: r.profile.output } : {}),
+      credentials: {
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.secretAccessKey,
+        sessionToken: c.sessionToken,
+        expiration: new Date(c.expiration),
+      },
+    })),
+    refreshAt: Math.min(...all.map(({ c }) => refreshAt(c))),
+  };
+}
+
+/**
+ * `docker run` itself, with the container's command behind a prelude that writes the config,
+ * and credentials pushed the moment the container starts (its helper waits for them) and
+ * again before each expiry, while it runs. Everything that can refuse the run (profiles,
+ * sign-in, image) is checked before the container exists. Returns `docker run`'s exit code.
+ */
+export async function runContainer(deps: Deps, args: RunArgs, options: RunContainerOptions): Promise<number> {
+  const { engine } = options;
+  const docker = options.docker ?? "docker";
+  const names = args.profiles.length > 0 ? args.profiles : [selectProfileName({ env: deps.env })];
+  const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
+  const [{ resolved, fetched }, image] = await Promise.all([
+    (async () => {
+      const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
+      deps.logger.debug(`profiles ${names.join(", ")} resolved`);
+      const fetched = await fetchProfiles(source, resolved);
+      deps.logger.debug("role credentials in hand");
+      return { resolved, fetched };
+    })(),
+    imageToRun(engine, args, docker).then((image) => {
+      deps.logger.debug(`image ${args.image} inspected`);
+      return image;
     }),
+  ]);
+  const files = renderStaticFiles(fetched.profiles, RUN_LAYOUT);
+  const prelude = preludeArgs(files, containerArgv(image, args));
+  const runId = randomBytes(8).toString("hex");
+  const since = Date.now();
+  deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
+  const child = spawn(
+    docker,
+    [
+      "run",
+      ...deliveryOptions(names, runId),
+      ...args.options,
+      "--entrypoint",
+      prelude.entrypoint,
+      args.image,
+      ...prelude.args,
+    ],
+    { stdio: ["inherit", args.detach ? "pipe" : "inherit", "inherit"] },
+  );
+  const stopForwarding = forwardSignals(child, options.stdinIsTty ?? process.stdin.isTTY);
+  const done = new AbortController();
+  let printedId = "";
+  child.stdout?.on("data", (chunk: Buffer) => (printedId += chunk.toString("utf8")));
+  const exited = exitOf(child).finally(() => {
+    stopForwarding();
+    // A detached container is ours until its first push; an attached one only while docker runs.
+    if (!args.detach) done.abort();
+  });
+
+  const sync = keepSynced({
+    deps,
+    engine,
+    runId,
+    since,
+    initial: fetched,
+    refresh: () => fetchProfiles(source, resolved),
+    signal: done.signal,
+    docker,
+    once: args.detach,
+  });
+  const code = await exited;
+  const outcome = await sync;
+  if (outcome.error !== undefined) throw outcome.error;
+  if (outcome.containerId === undefined && (code === 126 || code === 127)) {
+    if (!(await startedSince(engine, runId, since))) throw noShellError(args.image);
+  }
+  if (args.detach && code === 0) {
+    (options.stdout ?? process.stdout).write(printedId);
+    const expiry = outcome.pushed?.[0]?.credentials.expiration.toISOString() ?? "";
+    process.stderr.write(
+      `sso-docker: credentials in ${printedId.slice(0, 12)} expire at ${expiry}; \`sso-docker agent --detach\` keeps them fresh.\n`,
+    );
+  }
+  return code;
+}
+
+/** The image's entrypoint and CMD; pulls it first as `docker run` would (`--pull`). */
+async function imageToRun(engine: DockerEngine, args: RunArgs, docker: string): Promise<ImageDetails> {
+  const local = args.pull === "always" ? undefined : await engine.inspectImage(args.image);
+  if (local !== undefined) return local;
+  if (args.pull === "never") {
+    throw new DockerError(
+      `Image ${args.image} is not on the Docker engine at ${engine.host}, and --pull=never.`,
+      {
+        hint: `Run \`docker pull ${args.image}\` first.`,
+      },
+    );
+  }
+  if (args.pull === "missing") process.stderr.write(`Unable to find image '${args.image}' locally\n`);
+  // Pull progress goes to stderr, as with `docker run`: stdout belongs to the container.
+  const pull = spawn(
+    docker,
+    ["pull", ...(args.platform === undefined ? [] : ["--platform", args.platform]), args.image],
+    { stdio: ["ignore", process.stderr, "inherit"] },
+  );
+  const code = await exitOf(pull);
+  const pulled = code === 0 ? await engine.inspectImage(args.image) : undefined;
+  if (pulled === undefined) {
+    throw new DockerError(`Could not pull image ${args.image} (docker pull exit ${code}).`, {
+      hint: `Check the name, and \`docker login\` for a private registry: docker pull ${args.image}`,
+    });
+  }
+  return pulled;
+}
+
+interface SyncOutcome {
+  containerId?: string;
+  /** What the first push delivered. */
+  pushed?: DeliveryProfile[];
+  /** A failure the user must see: the container was stopped because of it. */
+  error?: Error;
+}
+
+/**
+ * Waits for the container's start, pushes, then keeps pushing before each expiry until
+ * `signal` aborts (or after the first push with `once`). A first push that fails (no shell,
+ * unknown user, …) stops the container: it must not run on without credentials.
+ */
+async function keepSynced(input: {
+  deps: Deps;
+  engine: DockerEngine;
+  runId: string;
+  since: number;
+  initial: Fetched;
+  refresh: () => Promise<Fetched>;
+  signal: AbortSignal;
+  docker: string;
+  once: boolean;
+}): Promise<SyncOutcome> {
+  const { deps, engine, signal } = input;
+  let id: string | undefined;
+  try {
+    id = await waitForStart(engine, input.runId, input.since, signal);
+    if (id === undefined) return {};
+    deps.logger.debug(`container ${id.slice(0, 12)} started`);
+    const push = (profiles: readonly DeliveryProfile[]) =>
+      pushCredentials(engine, id ?? "", profiles, { signal });
+    try {
+      await push(input.initial.profiles);
+    } catch (error) {
+      if (signal.aborted || !(error instanceof SsoDockerError) || !(await isRunning(engine, id)))
+        return { containerId: id };
+      await stopContainer(input.docker, id);
+      return { containerId: id, error };
+    }
+    deps.logger.debug(`pushed credentials into ${id.slice(0, 12)}`);
+    if (input.once) return { containerId: id, pushed: input.initial.profiles };
+    // A function, not the property: the compiler cannot see the awaits in between change it.
+    const stopped = () => signal.aborted;
+    let next = input.initial.refreshAt;
+    while (!stopped()) {
+      await sleepUntil(next, deps.clock.now(), signal);
+      if (stopped()) break;
+      try {
+        const fresh = await input.refresh();
+        await push(fresh.profiles);
+        next = fresh.refreshAt;
+      } catch (error) {
+        if (stopped()) break;
+        deps.logger.warn(`could not refresh credentials in ${id.slice(0, 12)}: ${(error as Error).message}`);
+        next = deps.clock.now() + 30_000;
+      }
+    }
+    return { containerId: id };
+  } catch (error) {
+    // The engine went away mid-run: docker run reports that itself.
+    if (signal.aborted) return id === undefined ? {} : { containerId: id };
+    throw error;
+  }
+}
+
+/** The id of this run's container once it has started; undefined if `signal` aborts first. */
+async function waitForStart(
+  engine: DockerEngine,
+  runId: string,
+  since: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  for await (const event of engine.events({ since: since - 1000, filters: startFilter(runId), signal })) {
+    if (event.action === "start") return event.id;
+  }
+  if (signal.aborted) return undefined;
+  throw new DockerError(
+    `The Docker engine at ${engine.host} stopped reporting events before the container started.`,
+    {
+      hint: "Run `docker ps` to find the container, then `sso-docker agent` to supply it.",
+    },
   );
 }
 
-/**
- * `docker run` as create → seed the non-secret files → start, pushing credentials the moment
- * the container starts (its helper waits for them) and again before each expiry, for as long
- * as the container runs. Returns the exit code `docker run` would have.
- */
-export async function runContainer(deps: Deps, args: RunArgs, options: RunContainerOptions): Promise<number> {
-  const docker = options.docker ?? "docker";
-  const names = args.profiles.length > 0 ? args.profiles : [selectProfileName({ env: deps.env })];
-  const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
-  const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
-
-  // Credentials, container creation and loading the engine client in parallel.
-  const loadEngine =
-    typeof options.engine === "function" ? options.engine() : Promise.resolve(options.engine);
-  const [profilesResult, created, engineResult] = await Promise.allSettled([
-    deliveryProfiles(source, resolved),
-    execa(docker, ["create", ...deliveryOptions(names), ...args.createOptions, ...args.imageAndCommand], {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "inherit",
-      reject: false,
-    }),
-    loadEngine,
-  ]);
-  if (created.status === "rejected")
-    throw new DockerError(`Could not run docker: ${String(created.reason)}`, {
-      hint: "is the docker CLI installed?",
-    });
-  if (created.value.exitCode !== 0) return created.value.exitCode ?? 125;
-  const id = created.value.stdout.trim();
-  if (profilesResult.status === "rejected") {
-    await execa(docker, ["rm", "-f", id], { reject: false });
-    throw profilesResult.reason as Error;
+/** Did this run's container start at all? (A finite replay of the engine's events.) */
+async function startedSince(engine: DockerEngine, runId: string, since: number): Promise<boolean> {
+  for await (const event of engine.events({
+    since: since - 1000,
+    until: Date.now(),
+    filters: startFilter(runId),
+  })) {
+    if (event.action === "start") return true;
   }
-  if (engineResult.status === "rejected") {
-    await execa(docker, ["rm", "-f", id], { reject: false });
-    throw engineResult.reason as Error;
-  }
-  const engine = engineResult.value;
-  let profiles = profilesResult.value;
-  await seedStaticFiles(engine, id, profiles);
+  return false;
+}
 
-  const push = async () => {
-    try {
-      await pushCredentials(engine, id, profiles);
-    } catch (err) {
-      // A container that already finished needs nothing; anything else is the user's problem to see.
-      if (err instanceof SsoDockerError && !(await isRunning(engine, id))) return;
-      throw err;
-    }
-  };
+function startFilter(runId: string) {
+  return { type: ["container"], event: ["start"], label: [`${RUN_LABEL}=${runId}`] };
+}
 
-  const events = new AbortController();
-  const started = waitForStart(engine, id, events.signal);
-  // When the container exits before its start event is seen, nobody awaits this any more.
-  started.catch(() => undefined);
-  const startArgs = [
-    "start",
-    ...(args.detach ? [] : ["--attach"]),
-    ...(args.interactive && !args.detach ? ["--interactive"] : []),
-  ];
-  if (args.detachKeys) startArgs.push("--detach-keys", args.detachKeys);
-  const child = execa(docker, [...startArgs, id], {
-    stdin: args.interactive && !args.detach ? "inherit" : "ignore",
-    stdout: args.detach ? "ignore" : "inherit",
-    stderr: "inherit",
-    reject: false,
-  });
-  const forward = (signal: NodeJS.Signals) => () => {
-    if (args.sigProxy) child.kill(signal);
-  };
-  const onInt = forward("SIGINT");
-  const onTerm = forward("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const first = await Promise.race([
-      started.then(() => "started" as const),
-      child.then(() => "exited" as const),
-    ]);
-    // A container whose first push fails (no shell, unknown user, …) must not run on without
-    // credentials: stop it (`--rm` then removes it) and report why.
-    const firstPush = async () => {
-      try {
-        await push();
-      } catch (err) {
-        await execa(docker, ["kill", id], { reject: false });
-        await child;
-        throw err;
-      }
-    };
-    if (first === "started") await firstPush();
-    if (args.detach) {
-      const result = await child;
-      if (result.exitCode !== 0) return result.exitCode ?? 125;
-      if (first !== "started") {
-        await started;
-        await firstPush();
-      }
-      (options.stdout ?? process.stdout).write(`${id}\n`);
-      const expiry = profiles[0]?.credentials.expiration.toISOString() ?? "";
-      process.stderr.write(
-        `sso-docker: credentials in ${id.slice(0, 12)} expire at ${expiry}; \`sso-docker agent --detach\` keeps them fresh.\n`,
-      );
-      return 0;
-    }
-    // Keep the credentials fresh while the container runs.
-    const schedule = () => {
-      const soonest = Math.min(
-        ...profiles.map((p) =>
-          refreshAt({
-            ...p.credentials,
-            expiration: p.credentials.expiration.getTime(),
-            issuedAt: deps.clock.now(),
-          }),
-        ),
-      );
-      timer = setTimeout(
-        () => {
-          void deliveryProfiles(source, resolved)
-            .then(async (fresh) => {
-              profiles = fresh;
-              await push();
-            })
-            .catch((err: unknown) => {
-              deps.logger.warn(
-                `could not refresh credentials in ${id.slice(0, 12)}: ${(err as Error).message}`,
-              );
-            })
-            .finally(schedule);
-        },
-        Math.max(1000, soonest - deps.clock.now()),
-      );
-      timer.unref();
-    };
-    schedule();
-    const result = await child;
-    return result.exitCode ?? 125;
-  } finally {
-    if (timer) clearTimeout(timer);
-    events.abort();
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
-  }
+function noShellError(image: string): DockerError {
+  return new DockerError(
+    `Image ${image} has no /bin/sh, so sso-docker run cannot set up AWS credentials in it.`,
+    {
+      hint: "sso-docker needs a POSIX shell in the container (distroless and scratch images have none): use a variant with one (busybox, -debug, slim).",
+    },
+  );
 }
 
 async function isRunning(engine: DockerEngine, id: string): Promise<boolean> {
@@ -217,15 +301,68 @@ async function isRunning(engine: DockerEngine, id: string): Promise<boolean> {
   }
 }
 
-async function waitForStart(engine: DockerEngine, id: string, signal: AbortSignal): Promise<void> {
-  for await (const event of engine.events({
-    since: Date.now() - 1000,
-    filters: { type: ["container"], container: [id], event: ["start"] },
-    signal,
-  })) {
-    if (event.action === "start") return;
-  }
-  throw new DockerError(
-    `The Docker engine stopped reporting events before container ${id.slice(0, 12)} started.`,
-  );
+async function stopContainer(docker: string, id: string): Promise<void> {
+  await exitOf(spawn(docker, ["kill", id], { stdio: "ignore" })).catch(() => undefined);
+}
+
+function sleepUntil(at: number, now: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, Math.max(1000, at - now));
+    function finish() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", finish);
+      resolve();
+    }
+    signal.addEventListener("abort", finish, { once: true });
+  });
+}
+
+/** A child's exit code, as a shell reports it (128 + n when a signal ended it). */
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once("error", (error) => {
+      reject(
+        new DockerError(`Could not run docker: ${error.message}`, {
+          cause: error,
+          hint: "Is the docker CLI installed and on PATH?",
+        }),
+      );
+    });
+    child.once("close", (code, signal) => {
+      resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal)));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return numbers[signal] ?? 0;
+}
+
+/**
+ * Passes signals sent to sso-docker on to `docker run`, which proxies them to the container as
+ * usual. A terminal sends Ctrl-C, Ctrl-\ and hang-ups to the whole foreground process group —
+ * docker already has those — so with a terminal on stdin only the others are passed on.
+ */
+function forwardSignals(child: ChildProcess, stdinIsTty: boolean): () => void {
+  const fromTerminal: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGHUP"];
+  const signals: NodeJS.Signals[] = ["SIGTERM", "SIGUSR1", "SIGUSR2", ...(stdinIsTty ? [] : fromTerminal)];
+  const handlers = signals.map((signal) => {
+    const handler = () => child.kill(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  // Without a handler of its own, a terminal's Ctrl-C would end sso-docker before docker is done.
+  const ignore = () => undefined;
+  if (stdinIsTty) for (const signal of fromTerminal) process.on(signal, ignore);
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    if (stdinIsTty) for (const signal of fromTerminal) process.off(signal, ignore);
+  };
 }

@@ -219,3 +219,23 @@ export async function waitForDockerEvent(
     controller.abort(new Error("done"));
   }
 }
+
+/**
+ * The first line a container writes to stdout, read with `docker logs --follow` as it appears
+ * (no polling); rejects after `timeoutMs`.
+ */
+export async function firstLogLine(container: string, timeoutMs = 30_000): Promise<string> {
+  const follow = execa("docker", ["logs", "--follow", container], {
+    stdin: "ignore",
+    stderr: "ignore",
+    buffer: false,
+    reject: false,
+    timeout: timeoutMs,
+  });
+  try {
+    for await (const line of follow) return line;
+  } finally {
+    follow.kill();
+  }
+  throw new Error(`container ${container} wrote no line within ${timeoutMs} ms, or exited first`);
+}

@@ -1,15 +1,16 @@
+import { createQuickEngine } from "../../docker/http-engine.js";
 import { parseRunArgs } from "../../run/run-args.js";
 import { runContainer } from "../../run/run-container.js";
 import { createDeps } from "../../runtime/deps.js";
 import type { GlobalOptions } from "../main.js";
 
-export async function runRun(argv: readonly string[], globals: GlobalOptions): Promise<void> {
-  const deps = createDeps({ debug: globals.debug });
+/** `sso-docker run`; false when it is a request for help, which commander prints. */
+export async function runRun(argv: readonly string[], globals: GlobalOptions): Promise<boolean> {
   const args = parseRunArgs(argv);
-  process.exitCode = await runContainer(deps, args, {
-    engine: async () => {
-      const { createDockerEngine } = await import("../../docker/engine.js");
-      return createDockerEngine({ env: deps.env, home: deps.paths.home });
-    },
-  });
+  if (args.help) return false;
+  const deps = createDeps({ debug: globals.debug });
+  deps.logger.debug("sso-docker run");
+  const engine = await createQuickEngine({ env: deps.env, home: deps.paths.home });
+  process.exitCode = await runContainer(deps, args, { engine });
+  return true;
 }
