@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar } from "../delivery/tar.js";
@@ -113,6 +114,12 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
     expect(result).toEqual({ exitCode: 7, stdout: "out\n0\n", stderr: "oops\n" });
     const plain = await engine.exec(box, { cmd: ["id", "-u"], user: "dev", env: ["X=1"] });
     expect(plain).toEqual({ exitCode: 0, stdout: "1000\n", stderr: "" });
+  });
+
+  it("leaves no abort listener behind on a signal shared by many execs (one per refresh in a long run)", async () => {
+    const { signal } = new AbortController();
+    for (let i = 0; i < 12; i++) await engine.exec(box, { cmd: ["true"], user: "0:0", stdin: "", signal });
+    expect(getEventListeners(signal, "abort")).toEqual([]);
   });
 
   it("extracts an archive into a container that is created but not started", async () => {

@@ -109,16 +109,18 @@ export class HttpEngine implements DockerEngine {
     );
     const demuxer = new StreamDemuxer();
     const socket = await this.upgrade(`/exec/${created.Id}/start`, { Detach: false, Tty: false }, context);
+    const { signal } = request;
+    let onAbort: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          reject(request.signal?.reason as Error);
+        onAbort = () => {
+          reject(signal?.reason as Error);
         };
-        if (request.signal?.aborted) {
+        if (signal?.aborted) {
           onAbort();
           return;
         }
-        request.signal?.addEventListener("abort", onAbort, { once: true });
+        signal?.addEventListener("abort", onAbort, { once: true });
         socket.on("data", (chunk: Buffer) => {
           demuxer.push(chunk);
         });
@@ -133,6 +135,8 @@ export class HttpEngine implements DockerEngine {
         if (stdin !== undefined) socket.end(stdin);
       });
     } finally {
+      // One signal serves every push of a long run: leave no listener behind.
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
       socket.destroy();
     }
     const exitCode = await execExitCode(() =>
