@@ -11,7 +11,7 @@ import { startFakeIdc } from "../dist/fake-idc/index.js";
 import { median, writeResult } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 15);
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../dist/bin/main.js", import.meta.url));
 const AWS = "/usr/bin/aws";
 
 const idc = await startFakeIdc({ autoApprove: true });

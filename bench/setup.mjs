@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { startFakeIdc } from "../dist/fake-idc/index.js";
 
-export const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../dist/bin/main.js", import.meta.url));
 
 /** A fake IAM Identity Center and a HOME signed in to profile `dev`; `close()` removes both. */
 export async function signedInHome(fakeOptions = {}) {

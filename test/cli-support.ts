@@ -12,7 +12,7 @@ import type { FakeIdc, SeededSession } from "../src/fake-idc/index.js";
 /** Helpers shared by the test/cli-*.test.ts suites: the built CLI as a subprocess in a temp HOME. */
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
-export const CLI = join(REPO, "dist", "cli", "main.js");
+export const CLI = join(REPO, "dist", "bin", "main.js");
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);

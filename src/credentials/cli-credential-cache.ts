@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { writeFileAtomically } from "../aws-files/cache-files.js";
 import type { RoleCredentials, RoleIdentity } from "./role-credentials.js";
 
 /**
@@ -76,8 +76,7 @@ export async function writeCliCachedCredentials(
   identity: RoleIdentity,
   credentials: RoleCredentials,
 ): Promise<void> {
-  await mkdir(cliCacheDir, { recursive: true, mode: 0o700 });
   // Same bytes as botocore's JSONFileCache (json.dumps with default separators).
   const body = `{"ProviderType": "sso", "Credentials": {"AccessKeyId": ${JSON.stringify(credentials.accessKeyId)}, "SecretAccessKey": ${JSON.stringify(credentials.secretAccessKey)}, "SessionToken": ${JSON.stringify(credentials.sessionToken)}, "Expiration": "${formatExpiration(credentials.expiration)}"}}`;
-  await writeFileAtomic(join(cliCacheDir, `${cliCacheKey(identity)}.json`), body, { mode: 0o600 });
+  await writeFileAtomically(join(cliCacheDir, `${cliCacheKey(identity)}.json`), body, 0o600);
 }

@@ -25,8 +25,9 @@ export function createLogger(options: {
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const prefix = options.prefix ?? "";
   return {
+    // Milliseconds since the process started: enough to see where a command spends its time.
     debug: (message) => {
-      if (options.debug) write(`${prefix}debug: ${redact(message)}`);
+      if (options.debug) write(`${prefix}debug: ${redact(message)} (+${Math.round(performance.now())} ms)`);
     },
     info: (message) => {
       write(`${prefix}${redact(message)}`);

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { agentFiles } from "../../agent/agent-files.js";
 import type { AgentFiles } from "../../agent/agent-files.js";
 import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
@@ -11,7 +10,8 @@ import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import { SsoDockerError } from "../../runtime/errors.js";
 import { createLogger } from "../../runtime/logger.js";
-import type { GlobalOptions } from "../main.js";
+import { CLI_ENTRY } from "../../runtime/package-root.js";
+import type { GlobalOptions } from "../global-options.js";
 
 interface AgentFlags {
   detach?: boolean;
@@ -21,7 +21,7 @@ interface AgentFlags {
   detachedChild?: boolean;
 }
 
-const CLI_PATH = fileURLToPath(new URL("../main.js", import.meta.url));
+const CLI_PATH = CLI_ENTRY;
 
 function engineFor(deps: Deps, context: string | undefined): DockerEngine {
   return createDockerEngine({

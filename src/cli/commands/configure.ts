@@ -10,7 +10,7 @@ import { parseRegistrationScopes, resolveSsoSession } from "../../aws-files/prof
 import { listAllAccounts, listAllRoles } from "../../credentials/portal.js";
 import { createDeps } from "../../runtime/deps.js";
 import { ConfigError, ProfileError, SessionExpiredError, SsoDockerError } from "../../runtime/errors.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 import { loginOnTerminal } from "../login-ui.js";
 import { createPrompter } from "../prompter.js";
 

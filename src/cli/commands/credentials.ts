@@ -4,7 +4,7 @@ import type { OutputFormat } from "../../credentials/output-format.js";
 import { formatCredentials } from "../../credentials/output-format.js";
 import { resolveProfile } from "../../credentials/resolve-profile.js";
 import { createDeps } from "../../runtime/deps.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 
 export async function runCredentials(
   flags: { profile?: string; format?: OutputFormat },

@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { startFakeIdc } from "../../fake-idc/index.js";
-import type { GlobalOptions } from "../main.js";
+import { CLI_ENTRY, PACKAGE_ROOT } from "../../runtime/package-root.js";
+import type { GlobalOptions } from "../global-options.js";
 
-const CLI = fileURLToPath(new URL("../main.js", import.meta.url));
-const IMAGES = fileURLToPath(new URL("../../../docker/build-test-images.sh", import.meta.url));
-const BUSYBOX = fileURLToPath(new URL("../../../docker/images/busybox/build.sh", import.meta.url));
+const CLI = CLI_ENTRY;
+const IMAGES = join(PACKAGE_ROOT, "docker", "build-test-images.sh");
+const BUSYBOX = join(PACKAGE_ROOT, "docker", "images", "busybox", "build.sh");
 
 async function imageExists(tag: string): Promise<boolean> {
   return (await execa("docker", ["image", "inspect", tag], { reject: false })).exitCode === 0;

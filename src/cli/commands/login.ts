@@ -5,7 +5,7 @@ import { resolveSsoSession, selectProfileName } from "../../aws-files/profiles.j
 import { resolveProfile } from "../../credentials/resolve-profile.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 import { loginOnTerminal } from "../login-ui.js";
 
 interface LoginFlags {

@@ -3,7 +3,7 @@ import { logout } from "../../auth/logout.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 
 export async function runLogout(globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });

@@ -2,7 +2,7 @@ import { createQuickEngine } from "../../docker/http-engine.js";
 import { parseRunArgs } from "../../run/run-args.js";
 import { runContainer } from "../../run/run-container.js";
 import { createDeps } from "../../runtime/deps.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 
 /** `sso-docker run`; false when it is a request for help, which commander prints. */
 export async function runRun(argv: readonly string[], globals: GlobalOptions): Promise<boolean> {

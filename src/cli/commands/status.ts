@@ -3,7 +3,7 @@ import type { StatusReport } from "../../agent/status-report.js";
 import { buildStatusReport } from "../../agent/status-report.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import { createDeps } from "../../runtime/deps.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../global-options.js";
 
 interface StatusFlags {
   json?: boolean;
