@@ -45,6 +45,7 @@ export interface ContainerState {
   user: string;
   /** Earliest expiry of the pushed credentials. */
   credentialExpiry?: string;
+  /** ISO time with milliseconds. */
   lastPush?: string;
   lastError?: string;
 }
@@ -96,7 +97,8 @@ export async function buildAgentState(input: {
       profiles: m.participation.profiles,
       user: m.participation.user ?? m.details.user,
       ...(m.credentialExpiry === undefined ? {} : { credentialExpiry: isoSeconds(m.credentialExpiry) }),
-      ...(m.lastPush === undefined ? {} : { lastPush: isoSeconds(m.lastPush) }),
+      // Milliseconds kept: a refresh round over many containers lasts about a second.
+      ...(m.lastPush === undefined ? {} : { lastPush: new Date(m.lastPush).toISOString() }),
       ...(m.lastError === undefined ? {} : { lastError: m.lastError }),
     })),
   };
