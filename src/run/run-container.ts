@@ -6,6 +6,7 @@ import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
+import { ownerId } from "../delivery/owner.js";
 import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
@@ -213,8 +214,9 @@ async function keepSynced(input: {
     id = await waitForStart(engine, input.runId, input.since, signal);
     if (id === undefined) return {};
     deps.logger.debug(`container ${id.slice(0, 12)} started`);
+    const pushedBy = ownerId(deps.paths.home);
     const push = (profiles: readonly DeliveryProfile[]) =>
-      pushCredentials(engine, id ?? "", profiles, { signal });
+      pushCredentials(engine, id ?? "", profiles, { pushedBy, signal });
     try {
       await push(input.initial.profiles);
     } catch (error) {

@@ -1,5 +1,6 @@
 import { wipeManagedContainers } from "../../agent/wipe-managed.js";
 import { logout } from "../../auth/logout.js";
+import { ownerId } from "../../delivery/owner.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
@@ -23,10 +24,16 @@ async function wipeContainers(deps: Deps): Promise<void> {
     const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
     host = engine.host;
     await engine.ping();
-    const { wiped, failed } = await wipeManagedContainers(engine);
+    const { wiped, foreign, failed } = await wipeManagedContainers(engine, {
+      ownedBy: ownerId(deps.paths.home),
+    });
     if (wiped.length > 0)
       process.stderr.write(
         `Removed synced credentials from ${wiped.length} container(s): ${wiped.join(", ")}.\n`,
+      );
+    if (foreign.length > 0)
+      process.stderr.write(
+        `Left ${foreign.length} container(s) alone that another user's sso-docker supplies: ${foreign.join(", ")}.\n`,
       );
     for (const { name, error } of failed)
       process.stderr.write(`warning: could not remove credentials from container ${name}: ${error}\n`);

@@ -1,0 +1,72 @@
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./cli-support.js";
+import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
+import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { startRunFixture, type RunFixture } from "./run-support.js";
+
+// DESIGN.md invariant 6 on a shared engine: `sso-docker logout` removes the credentials it
+// pushed from every container — and only those. Two HOMEs (two people on one engine) each start
+// a container with `sso-docker run -d`; one signs out.
+
+let mine: RunFixture;
+let theirs: RunFixture;
+const ids = { mine: "", theirs: "" };
+
+async function nameOf(id: string): Promise<string> {
+  return (await execa("docker", ["inspect", "-f", "{{.Name}}", id])).stdout.replace(/^\//, "");
+}
+
+async function secretFiles(id: string): Promise<string> {
+  const ls = await execa("docker", ["exec", "-u", "0", id, "ls", "-A", "/run/sso-docker/secrets"], {
+    reject: false,
+  });
+  return ls.exitCode === 0 ? ls.stdout : "(none)";
+}
+
+beforeAll(async () => {
+  [mine, theirs] = await Promise.all([startRunFixture(), startRunFixture()]);
+  for (const [key, fx] of [
+    ["mine", mine],
+    ["theirs", theirs],
+  ] as const) {
+    const result = await fx.run(["--profile", "dev", "-d", fx.images.busybox, ...IDLE_COMMAND]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    ids[key] = result.stdout;
+  }
+}, IMAGE_BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await sweepTestContainers();
+  await Promise.all([mine[Symbol.asyncDispose](), theirs[Symbol.asyncDispose]()]);
+});
+
+describe("sso-docker logout on a shared engine", () => {
+  it("empties the containers this HOME supplied and leaves another user's alone, saying so", async () => {
+    expect(await secretFiles(ids.mine)).toBe(".owner\ncredentials\ndev.json");
+    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+
+    const result = await runCli(["logout"], mine.env);
+    expect(result.exitCode).toBe(0);
+    const [myName, theirName] = await Promise.all([nameOf(ids.mine), nameOf(ids.theirs)]);
+    const removed = /^Removed synced credentials from \d+ container\(s\): (.*)\.$/m.exec(result.stderr)?.[1];
+    const left = /^Left \d+ container\(s\) alone that another user's sso-docker supplies: (.*)\.$/m.exec(
+      result.stderr,
+    )?.[1];
+    expect(removed?.split(", ")).toContain(myName);
+    expect(removed?.split(", ")).not.toContain(theirName);
+    expect(left?.split(", ")).toContain(theirName);
+
+    expect(await secretFiles(ids.mine)).toBe("(none)");
+    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+    // Their AWS CLI still works from the credentials they had.
+    const read = await execa("docker", [
+      "exec",
+      ids.theirs,
+      "sh",
+      "/run/sso-docker/credential-process",
+      "/run/sso-docker/secrets/dev.json",
+    ]);
+    expect(read.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"/);
+  });
+});
