@@ -1,8 +1,12 @@
 // Benchmark: `sso-docker run --rm IMAGE true` vs `docker run --rm IMAGE true`, interleaved in
-// one run, and the time from the container's first instruction to readable credentials.
+// one run with a third command, the floor of any Node CLI wrapping docker run (node-floor.mjs),
+// and the time from the container's first instruction to readable credentials.
 // Usage: node bench/run-container.mjs [runs]   (after `npm run build`, with a Docker engine)
 import { median, writeResult } from "./lib.mjs";
+import { fileURLToPath } from "node:url";
 import { CLI, busyboxImage, signedInHome, timeCommand } from "./setup.mjs";
+
+const FLOOR = fileURLToPath(new URL("./node-floor.mjs", import.meta.url));
 
 const runs = Number(process.argv[2] ?? 10);
 const image = await busyboxImage();
@@ -18,9 +22,13 @@ try {
     options,
   );
   const plain = [];
+  const floor = [];
   const ours = [];
   for (let i = 0; i < runs; i++) {
     plain.push((await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options)).ms);
+    floor.push(
+      (await timeCommand(process.execPath, [FLOOR, "run", "--rm", ...label, image, "true"], options)).ms,
+    );
     ours.push(
       (
         await timeCommand(
@@ -48,8 +56,11 @@ try {
     benchmark: "run-container",
     runs,
     dockerRunMedianMs: median(plain),
+    nodeFloorMedianMs: median(floor),
     ssoDockerRunMedianMs: median(ours),
     ratio: median(ours) / median(plain),
+    floorRatio: median(floor) / median(plain),
+    overFloorMs: median(ours) - median(floor),
     target: 1.15,
     startToCredentialsMedianMs: median(toCredentials),
     startToCredentialsMaxMs: Math.max(...toCredentials),
