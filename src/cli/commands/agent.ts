@@ -2,6 +2,7 @@ import { agentFiles } from "../../agent/agent-files.js";
 import type { AgentFiles } from "../../agent/agent-files.js";
 import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
 import { isoSeconds } from "../../agent/agent-state.js";
+import { createLogFileWriter } from "../../agent/agent-log.js";
 import { startAgent } from "../../agent/agent.js";
 import { reportToParent, spawnDetachedAgent } from "../../agent/detach.js";
 import { createDockerEngine } from "../../docker/engine.js";
@@ -31,9 +32,16 @@ function engineFor(deps: Deps, context: string | undefined): DockerEngine {
   });
 }
 
-/** Agent logs are read later (a log file): each line carries its time. */
-function agentDeps(globals: GlobalOptions): Deps {
-  const write = (line: string) => process.stderr.write(`${isoSeconds(Date.now())} ${line}\n`);
+/**
+ * Agent logs are read later: each line carries its time. A detached agent writes its log file
+ * itself, which keeps it bounded (agent-log.ts); in the foreground it is stderr.
+ */
+function agentDeps(globals: GlobalOptions, logFile?: string): Deps {
+  const out =
+    logFile === undefined
+      ? (text: string) => process.stderr.write(`${text}\n`)
+      : createLogFileWriter(logFile);
+  const write = (line: string) => { out(`${isoSeconds(Date.now())} ${line}`); };
   return createDeps({ debug: globals.debug, logger: createLogger({ debug: globals.debug, write }) });
 }
 
@@ -42,9 +50,10 @@ function alreadyRunning(engine: string, pid: number): string {
 }
 
 export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promise<void> {
-  const deps = agentDeps(globals);
-  const engine = engineFor(deps, flags.context);
-  const files = agentFiles(deps.env, deps.paths.home, engine.host);
+  const probe = createDeps({ debug: globals.debug });
+  const engine = engineFor(probe, flags.context);
+  const files = agentFiles(probe.env, probe.paths.home, engine.host);
+  const deps = agentDeps(globals, flags.detachedChild === true ? files.logFile : undefined);
   if (flags.detach === true && flags.detachedChild !== true) {
     await detach(flags, globals, engine.host, files, deps);
     return;
