@@ -184,16 +184,25 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     for (let attempt = 0, first = true; !signal.aborted; first = false) {
       try {
         if (!first) await engine.ping();
+        let opened: () => void = () => undefined;
+        const open = new Promise<void>((resolve) => (opened = resolve));
         const events = engine.events({
           filters: { type: ["container"], event: CONTAINER_EVENTS },
           signal,
+          onOpen: () => {
+            opened();
+          },
           ...(since === undefined ? {} : { since }),
         });
         const iterator = events[Symbol.asyncIterator]();
-        let next = iterator.next(); // opens the stream before the listing, so no start falls between
+        let next = iterator.next();
+        // List only once the engine has the subscription, so no start falls between the two
+        // (over ssh each request is its own connection, and the listing could win the race).
+        await Promise.race([open, next]);
         connected = true;
         attempt = 0;
-        if (!first) logger.info(`reconnected to the Docker engine at ${engine.host}; resyncing containers`);
+        if (first) logger.info(`agent following the Docker engine at ${engine.host} (pid ${process.pid})`);
+        else logger.info(`reconnected to the Docker engine at ${engine.host}; resyncing containers`);
         emitter.emit("connected", { reconnect: !first, at: clock.now() });
         onChange();
         reconcile().then(markReady, (err: unknown) => {
@@ -242,7 +251,6 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     });
   }
 
-  logger.info(`agent following the Docker engine at ${engine.host} (pid ${process.pid})`);
   const following = follow();
   onChange();
 

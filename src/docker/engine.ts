@@ -66,6 +66,8 @@ export interface EventsOptions {
   since?: number;
   /** End the stream at this time (ms since the epoch): with `since`, a finite replay. */
   until?: number;
+  /** Called once the engine has accepted the subscription: events from then on will arrive. */
+  onOpen?: () => void;
   /** Engine event filters, e.g. `{ type: ["container"], label: ["sso-docker.profiles"] }`. */
   filters?: Readonly<Record<string, readonly string[]>>;
   signal?: AbortSignal;
@@ -97,7 +99,28 @@ export interface CreateEngineOptions {
 /** Builds the engine client the docker CLI would use in this environment. */
 export function createDockerEngine(options: CreateEngineOptions): DockerEngine {
   const location = locateEngine(options);
-  return new DockerodeEngine(new Docker(toDockerodeOptions(location, options.env)), location.host);
+  const dockerodeOptions = toDockerodeOptions(location, options.env);
+  if (dockerodeOptions.protocol === "ssh") hideDockerModemSshUrlWarning();
+  return new DockerodeEngine(new Docker(dockerodeOptions), location.host);
+}
+
+let sshWarningHidden = false;
+
+/**
+ * docker-modem formats "ssh:HOST:PORT…" into every ssh request's URL only to read the path back
+ * (apocas/docker-modem#184, open in 5.0.7), and Node warns about it (DEP0170) on each user's
+ * terminal. Only that warning is dropped; the request itself goes over the ssh agent.
+ */
+function hideDockerModemSshUrlWarning(): void {
+  if (sshWarningHidden) return;
+  sshWarningHidden = true;
+  const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === "object" ? (rest[0] as { code?: unknown } | null)?.code : rest[1];
+    const text = typeof warning === "string" ? warning : warning.message;
+    if (code === "DEP0170" && text.startsWith("The URL ssh:")) return;
+    emit(warning, ...rest);
+  });
 }
 
 // docker-modem is untyped in @types/dockerode; this is the one method we use from it.
@@ -232,6 +255,7 @@ export class DockerodeEngine implements DockerEngine {
     } catch (error) {
       throw toDockerError(error, { host: this.host, action: "stream events from" });
     }
+    options.onOpen?.();
     const onAbort = () => {
       stream.destroy();
     };

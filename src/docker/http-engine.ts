@@ -176,6 +176,7 @@ export class HttpEngine implements DockerEngine {
       req = opened.req;
       const res = await opened.response;
       if (res.statusCode !== 200) throw await httpError(res);
+      options.onOpen?.();
       yield* parseEventStream(res);
     } catch (error) {
       if (signal?.aborted) return;
