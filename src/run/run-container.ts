@@ -87,23 +87,35 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   const docker = options.docker ?? "docker";
   const names = args.profiles.length > 0 ? args.profiles : [selectProfileName({ env: deps.env })];
   const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
-  const [{ resolved, fetched }, image] = await Promise.all([
-    (async () => {
-      const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
-      deps.logger.debug(`profiles ${names.join(", ")} resolved`);
-      const fetched = await fetchProfiles(source, resolved);
-      deps.logger.debug("role credentials in hand");
-      return { resolved, fetched };
-    })(),
-    imageToRun(engine, args, docker).then((image) => {
-      deps.logger.debug(`image ${args.image} inspected`);
-      return image;
-    }),
-  ]);
+  const runId = randomBytes(8).toString("hex");
+  // Ends the start-event subscription and the refreshes: when docker run exits (attached), after
+  // the first push (detached), or when the run is refused before the container exists.
+  const done = new AbortController();
+  const start = subscribeToStart(engine, runId, done.signal);
+  let prepared;
+  try {
+    prepared = await Promise.all([
+      (async () => {
+        const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
+        deps.logger.debug(`profiles ${names.join(", ")} resolved`);
+        const fetched = await fetchProfiles(source, resolved);
+        deps.logger.debug("role credentials in hand");
+        return { resolved, fetched };
+      })(),
+      imageToRun(engine, args, docker).then((image) => {
+        deps.logger.debug(`image ${args.image} inspected`);
+        return image;
+      }),
+      start.opened,
+    ]);
+  } catch (error) {
+    done.abort();
+    throw error;
+  }
+  const [{ resolved, fetched }, image] = prepared;
   const files = renderStaticFiles(fetched.profiles, RUN_LAYOUT);
   const prelude = preludeArgs(files, containerArgv(image, args));
-  const runId = randomBytes(8).toString("hex");
-  const since = Date.now();
+  const spawnedAt = Date.now();
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
   const child = spawn(
     docker,
@@ -119,20 +131,26 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     { stdio: ["inherit", args.detach ? "pipe" : "inherit", "inherit"] },
   );
   const stopForwarding = forwardSignals(child, options.stdinIsTty ?? process.stdin.isTTY);
-  const done = new AbortController();
   let printedId = "";
   child.stdout?.on("data", (chunk: Buffer) => (printedId += chunk.toString("utf8")));
-  const exited = exitOf(child).finally(() => {
-    stopForwarding();
-    // A detached container is ours until its first push; an attached one only while docker runs.
-    if (!args.detach) done.abort();
-  });
+  const exited = exitOf(child).then(
+    (code) => {
+      stopForwarding();
+      // A detached container is ours until its first push; an attached one while docker runs.
+      if (!args.detach || code !== 0) done.abort();
+      return code;
+    },
+    (error: unknown) => {
+      stopForwarding();
+      done.abort();
+      throw error;
+    },
+  );
 
   const sync = keepSynced({
     deps,
     engine,
-    runId,
-    since,
+    started: start.id,
     initial: fetched,
     refresh: () => fetchProfiles(source, resolved),
     signal: done.signal,
@@ -143,7 +161,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   const outcome = await sync;
   if (outcome.error !== undefined) throw outcome.error;
   if (outcome.containerId === undefined && (code === 126 || code === 127)) {
-    if (!(await startedSince(engine, runId, since))) throw noShellError(args.image);
+    if (!(await startedSince(engine, runId, spawnedAt))) throw noShellError(args.image);
   }
   if (args.detach && code === 0) {
     (options.stdout ?? process.stdout).write(printedId);
@@ -200,8 +218,8 @@ interface SyncOutcome {
 async function keepSynced(input: {
   deps: Deps;
   engine: DockerEngine;
-  runId: string;
-  since: number;
+  /** The container's id once it has started; undefined if the run ends first. */
+  started: Promise<string | undefined>;
   initial: Fetched;
   refresh: () => Promise<Fetched>;
   signal: AbortSignal;
@@ -211,7 +229,7 @@ async function keepSynced(input: {
   const { deps, engine, signal } = input;
   let id: string | undefined;
   try {
-    id = await waitForStart(engine, input.runId, input.since, signal);
+    id = await input.started;
     if (id === undefined) return {};
     deps.logger.debug(`container ${id.slice(0, 12)} started`);
     const pushedBy = ownerId(deps.paths.home);
@@ -251,32 +269,46 @@ async function keepSynced(input: {
   }
 }
 
-/** The id of this run's container once it has started; undefined if `signal` aborts first. */
-async function waitForStart(
+/**
+ * Subscribes to this run's start event before the container exists, so the event cannot be
+ * missed (no reliance on `since`, whose clock is the engine's). `opened` resolves once the engine
+ * has the subscription; `id` with the container's id, or undefined when `signal` aborts first.
+ */
+function subscribeToStart(
   engine: DockerEngine,
   runId: string,
-  since: number,
   signal: AbortSignal,
-): Promise<string | undefined> {
-  for await (const event of engine.events({ since: since - 1000, filters: startFilter(runId), signal })) {
-    if (event.action === "start") return event.id;
-  }
-  if (signal.aborted) return undefined;
-  throw new DockerError(
-    `The Docker engine at ${engine.host} stopped reporting events before the container started.`,
-    {
-      hint: "Run `docker ps` to find the container, then `sso-docker agent` to supply it.",
+): { opened: Promise<void>; id: Promise<string | undefined> } {
+  let opened: () => void = () => undefined;
+  const open = new Promise<void>((resolve) => (opened = resolve));
+  const events = engine.events({
+    filters: startFilter(runId),
+    signal,
+    onOpen: () => {
+      opened();
     },
-  );
+  });
+  const id = (async () => {
+    for await (const event of events) if (event.action === "start") return event.id;
+    if (signal.aborted) return undefined;
+    throw new DockerError(
+      `The Docker engine at ${engine.host} stopped reporting events before the container started.`,
+      { hint: "Run `docker ps` to find the container, then `sso-docker agent` to supply it." },
+    );
+  })();
+  // Whoever needs it awaits `id`; a run refused before its container exists never does.
+  id.catch(() => undefined);
+  return { opened: Promise.race([open, id.then(() => undefined)]), id };
 }
 
-/** Did this run's container start at all? (A finite replay of the engine's events.) */
+/**
+ * Did this run's container start at all? A finite replay of the engine's events (the live
+ * subscription normally saw the start already). It reaches a minute back, as the engine's clock
+ * may lag ours; the label is unique to this run.
+ */
 async function startedSince(engine: DockerEngine, runId: string, since: number): Promise<boolean> {
-  for await (const event of engine.events({
-    since: since - 1000,
-    until: Date.now(),
-    filters: startFilter(runId),
-  })) {
+  const window = { since: since - 60_000, until: Date.now() };
+  for await (const event of engine.events({ ...window, filters: startFilter(runId) })) {
     if (event.action === "start") return true;
   }
   return false;
