@@ -41,7 +41,9 @@ function agentDeps(globals: GlobalOptions, logFile?: string): Deps {
     logFile === undefined
       ? (text: string) => process.stderr.write(`${text}\n`)
       : createLogFileWriter(logFile);
-  const write = (line: string) => { out(`${isoSeconds(Date.now())} ${line}`); };
+  const write = (line: string) => {
+    out(`${isoSeconds(Date.now())} ${line}`);
+  };
   return createDeps({ debug: globals.debug, logger: createLogger({ debug: globals.debug, write }) });
 }
 
