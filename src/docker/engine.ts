@@ -115,12 +115,12 @@ function hideDockerModemSshUrlWarning(): void {
   if (sshWarningHidden) return;
   sshWarningHidden = true;
   const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     const code = typeof rest[0] === "object" ? (rest[0] as { code?: unknown } | null)?.code : rest[1];
     const text = typeof warning === "string" ? warning : warning.message;
     if (code === "DEP0170" && text.startsWith("The URL ssh:")) return;
     emit(warning, ...rest);
-  });
+  };
 }
 
 // docker-modem is untyped in @types/dockerode; this is the one method we use from it.
