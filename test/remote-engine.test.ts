@@ -9,7 +9,7 @@ import { IDLE_COMMAND, TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import type { ChildProcessLike, SecondEngine, TestSshd } from "./support/remote-engine.js";
 import { SSHD, startSecondEngine, startSshd, stopProcess, waitForOutput } from "./support/remote-engine.js";
-import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
+import { arnOf, awsCallerArn, startRunFixture, type RunFixture } from "./run-support.js";
 
 // Acceptance 6 of issue 3: a remote engine. A second dockerd (own data root, exec root and
 // containerd) listens only on a loopback TCP port; the sso-docker CLI and the docker CLI are
@@ -80,15 +80,7 @@ const runArgs = () => [
   "--label",
   `${TEST_LABEL}=${testRunId}`,
   image,
-  "aws",
-  "sts",
-  "get-caller-identity",
-  "--output",
-  "text",
-  "--query",
-  "Arn",
-  "--endpoint-url",
-  endpoint,
+  ...awsCallerArn("--endpoint-url", endpoint),
 ];
 
 /** Actions of this run's labelled containers an engine recorded between `since` and now. */
@@ -186,23 +178,11 @@ async function agentSuppliesEngine2(
     );
 
     // As the container's own user, through the synced ~/.aws/config and credential_process.
-    const sts = await execa(
-      "docker",
-      [
-        "exec",
-        id,
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--output",
-        "text",
-        "--query",
-        "Arn",
-        "--endpoint-url",
-        endpoint,
-      ],
-      { env: engine2.env, extendEnv: false, reject: false },
-    );
+    const sts = await execa("docker", ["exec", id, ...awsCallerArn("--endpoint-url", endpoint)], {
+      env: engine2.env,
+      extendEnv: false,
+      reject: false,
+    });
     expect({ exitCode: sts.exitCode, stderr: sts.stderr, stdout: sts.stdout }).toEqual({
       exitCode: 0,
       stderr: "",

@@ -4,6 +4,7 @@ import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
   arnOf,
+  awsCallerArn,
   JS_CALLER_IDENTITY,
   PY_CALLER_IDENTITY,
   startRunFixture,
@@ -36,16 +37,7 @@ function stsCalls() {
   };
 }
 
-const awsCli = (...args: string[]) => [
-  "aws",
-  "sts",
-  "get-caller-identity",
-  "--output",
-  "text",
-  "--query",
-  "Arn",
-  ...args,
-];
+const awsCli = awsCallerArn;
 
 describe("sso-docker run with real AWS clients", () => {
   it("the AWS CLI as the container's first command, as root, with --profile", async () => {

@@ -133,6 +133,18 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
   };
 }
 
+/** The AWS CLI asking STS who it is, printing only the ARN; add `--endpoint-url`, `--profile`, … */
+export const awsCallerArn = (...args: string[]) => [
+  "aws",
+  "sts",
+  "get-caller-identity",
+  "--output",
+  "text",
+  "--query",
+  "Arn",
+  ...args,
+];
+
 /** The JS SDK v3 default chain in the container, against the fake's STS. */
 export const JS_CALLER_IDENTITY = `
 const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
