@@ -13,6 +13,7 @@ export SSO_DOCKER_TEST_CACHE
 
 if [ "${1:-}" = --print-tags ]; then
   echo "busybox=$(sh "$here/images/busybox/build.sh" --print-tag)"
+  echo "no-shell=$(sh "$here/images/no-shell/build.sh" --print-tag)"
   echo "debian-aws=$(sh "$here/images/debian-aws/build.sh" --print-tag)"
   exit 0
 fi
@@ -24,6 +25,8 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 busybox=$(sh "$here/images/busybox/build.sh")
+no_shell=$(sh "$here/images/no-shell/build.sh")
 debian_aws=$(sh "$here/images/debian-aws/build.sh")
 echo "busybox=$busybox"
+echo "no-shell=$no_shell"
 echo "debian-aws=$debian_aws"

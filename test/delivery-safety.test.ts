@@ -4,13 +4,11 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
-import { createTar } from "../src/delivery/tar.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import { DockerError } from "../src/runtime/errors.js";
 
 // Real engine: every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
-const NO_SHELL_IMAGE = "sso-docker-test/no-shell:1";
 const RUN = `sso-docker.test.run=${randomUUID()}`;
 const engine = createDockerEngine({ env: process.env, home: process.env["HOME"] ?? "/root" });
 
@@ -52,25 +50,16 @@ async function sh(id: string, script: string, user = "0:0") {
   return engine.exec(id, { cmd: ["/bin/sh", "-c", script], user });
 }
 
-/** An image with busybox as /sleep and nothing else: no /bin/sh, like distroless or scratch. */
-async function buildNoShellImage(): Promise<void> {
-  if ((await execa("docker", ["image", "inspect", NO_SHELL_IMAGE], { reject: false })).exitCode === 0) return;
-  const busybox = await execa("docker", ["run", "--rm", IMAGE, "cat", "/bin/busybox"], {
-    encoding: "buffer",
-  });
-  const tar = createTar([{ name: "sleep", mode: 0o755, content: Buffer.from(busybox.stdout) }]);
-  await execa("docker", ["import", "-c", 'CMD ["/sleep", "600"]', "-", NO_SHELL_IMAGE], { input: tar });
-}
-
 let box: { tmpfs: string; shm: string; host: string; shareable: string; joined: string; noShell: string };
 beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
+  const noShellImage = (await execa("sh", ["docker/images/no-shell/build.sh"])).stdout.trim();
   const [tmpfs, shm, host, [shareable, joined], noShell] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker", "--user", "dev"]),
     run(["--user", "dev"]),
     run(["--ipc", "host"]),
     run(["--ipc", "shareable"]).then(async (id) => [id, await run(["--ipc", `container:${id}`])] as const),
-    buildNoShellImage().then(() => run([], [], NO_SHELL_IMAGE)),
+    run([], [], noShellImage),
   ]);
   box = { tmpfs, shm, host, shareable, joined, noShell };
 });

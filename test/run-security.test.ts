@@ -2,7 +2,6 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar } from "../src/delivery/tar.js";
 import { firstLogLine, sweepTestContainers, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import { startRunFixture, type RunFixture } from "./run-support.js";
@@ -10,23 +9,12 @@ import { startRunFixture, type RunFixture } from "./run-support.js";
 // Acceptance 3 of issue 3, for `sso-docker run` containers: DESIGN.md security invariants 1, 2,
 // 3 and 5 against a real engine (4 is the host cache suites'; 6, logout, is agent-recovery's).
 
-const NO_SHELL_IMAGE = "sso-docker-test/no-shell:1";
 const USER_IMAGE = "sso-docker-test/busybox-user-dev:1";
 const COMMITTED_IMAGE = `sso-docker-test/committed:${testRunId}`;
 const RUN_DIR = "/run/sso-docker";
 const SECRET_DIR = `${RUN_DIR}/secrets`;
 
 let fx: RunFixture;
-
-/** An image with busybox as /sleep and nothing else: no /bin/sh, like distroless or scratch. */
-async function buildNoShellImage(busybox: string): Promise<void> {
-  if ((await execa("docker", ["image", "inspect", NO_SHELL_IMAGE], { reject: false })).exitCode === 0) return;
-  const binary = await execa("docker", ["run", "--rm", busybox, "cat", "/bin/busybox"], {
-    encoding: "buffer",
-  });
-  const tar = createTar([{ name: "sleep", mode: 0o755, content: Buffer.from(binary.stdout) }]);
-  await execa("docker", ["import", "-c", 'CMD ["/sleep", "600"]', "-", NO_SHELL_IMAGE], { input: tar });
-}
 
 /** busybox with `USER dev` in the image config. */
 async function buildUserImage(busybox: string): Promise<void> {
@@ -78,7 +66,7 @@ async function start(key: string, profile: string, uid: number, args: readonly s
 beforeAll(async () => {
   fx = await startRunFixture();
   const { busybox } = fx.images;
-  await Promise.all([buildNoShellImage(busybox), buildUserImage(busybox)]);
+  await buildUserImage(busybox);
   hostShmBefore = await readdir("/dev/shm", { recursive: true });
 
   const sampling = new AbortController();
@@ -300,11 +288,13 @@ describe("sso-docker run keeps secrets where they belong", () => {
 
   it("an image without a shell: a clear error, a non-zero exit, the container never ran, nothing written", async () => {
     const name = `sso-docker-test-${testRunId}-noshell`;
-    const result = await fx.run(["--profile", "dev", "--name", name, NO_SHELL_IMAGE], { timeoutMs: 30_000 });
+    const result = await fx.run(["--profile", "dev", "--name", name, fx.images.noShell], {
+      timeoutMs: 30_000,
+    });
     // docker's own line first (the OCI error), then ours with the next step.
     expect(result.stderr).toMatch(
       new RegExp(
-        `\\nsso-docker: Image ${NO_SHELL_IMAGE} has no /bin/sh, so sso-docker run cannot set up AWS credentials in it\\.\\n  next: .*use a variant with one`,
+        `\\nsso-docker: Image ${fx.images.noShell} has no /bin/sh, so sso-docker run cannot set up AWS credentials in it\\.\\n  next: .*use a variant with one`,
       ),
     );
     expect(result.exitCode).toBe(1);

@@ -32,7 +32,6 @@ function engineAnswering(result: ExecResult): DockerEngine & { requests: ExecReq
     inspectContainer: unused,
     inspectImage: unused,
     listContainers: unused,
-    putArchive: unused,
     events: () => ({
       [Symbol.asyncIterator]: () => ({ next: unused }),
     }),

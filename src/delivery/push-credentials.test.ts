@@ -44,7 +44,6 @@ function fakeEngine(result: ExecResult): DockerEngine & { requests: ExecRequest[
     inspectContainer: unused,
     inspectImage: unused,
     listContainers: unused,
-    putArchive: unused,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
     exec: (_id, request) => {
       requests.push(request);

@@ -5,7 +5,6 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "./helper-script.js";
 import { shQuote } from "./push-script.js";
-import { createTar } from "./tar.js";
 
 // Host-side checks under dash (Debian's /bin/sh); busybox ash is covered by the Docker suites.
 const dir = mkdtempSync(join(tmpdir(), "sso-docker-sh-"));
@@ -60,22 +59,5 @@ describe("credential-process helper", () => {
     const result = await execa(cmd, [...args, helper, `${locked}/x.json`], { reject: false });
     chmodSync(locked, 0o700);
     expect(result.stderr).toMatch(/credentials for profile x belong to another user/);
-  });
-});
-
-describe("createTar", () => {
-  it("is read back by tar with names, modes and content", async () => {
-    const archive = createTar([
-      { name: "etc/sso-docker/", mode: 0o755 },
-      { name: "etc/sso-docker/config", mode: 0o644, content: "[default]\nx = y\n" },
-      { name: "bin/tool", mode: 0o755, content: Buffer.alloc(1500, 7) },
-    ]);
-    expect(archive.length % 512).toBe(0);
-    const listing = await execa("tar", ["-tvf", "-"], { input: archive });
-    expect(listing.stdout).toMatch(/^drwxr-xr-x 0\/0 +0 .* etc\/sso-docker\/$/m);
-    expect(listing.stdout).toMatch(/^-rw-r--r-- 0\/0 +16 .* etc\/sso-docker\/config$/m);
-    expect(listing.stdout).toMatch(/^-rwxr-xr-x 0\/0 +1500 .* bin\/tool$/m);
-    const content = await execa("tar", ["-xOf", "-", "etc/sso-docker/config"], { input: archive });
-    expect(content.stdout).toBe("[default]\nx = y");
   });
 });

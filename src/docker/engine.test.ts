@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar } from "../delivery/tar.js";
 import { DockerError } from "../runtime/errors.js";
 import { createDockerEngine, type DockerEngine, type DockerEvent } from "./engine.js";
 import { createQuickEngine, HttpEngine } from "./http-engine.js";
@@ -120,14 +119,6 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
     const { signal } = new AbortController();
     for (let i = 0; i < 12; i++) await engine.exec(box, { cmd: ["true"], user: "0:0", stdin: "", signal });
     expect(getEventListeners(signal, "abort")).toEqual([]);
-  });
-
-  it("extracts an archive into a container that is created but not started", async () => {
-    const fresh = await create(["cat", "/opt/x/hello"]);
-    await engine.putArchive(fresh, createTar([{ name: "opt/x/hello", mode: 0o644, content: "hi\n" }]), "/");
-    await execa("docker", ["start", fresh]);
-    await execa("docker", ["wait", fresh]);
-    expect((await execa("docker", ["logs", fresh])).stdout).toBe("hi");
   });
 
   it("streams container events, replaying from `since`, until aborted", async () => {

@@ -83,8 +83,6 @@ export interface DockerEngine {
   inspectImage(image: string): Promise<ImageDetails | undefined>;
   listContainers(options?: { labels?: readonly string[]; all?: boolean }): Promise<ContainerSummary[]>;
   exec(container: string, request: ExecRequest): Promise<ExecResult>;
-  /** Extracts a tar archive at `path` in the container (which may be created but not started). */
-  putArchive(container: string, tar: Buffer, path: string): Promise<void>;
   /** Engine events until the engine closes the stream (restart) or `signal` aborts. */
   events(options?: EventsOptions): AsyncIterable<DockerEvent>;
 }
@@ -232,14 +230,6 @@ export class DockerodeEngine implements DockerEngine {
       };
     } catch (error) {
       throw toDockerError(error, { host: this.host, container, action: "run a command in" });
-    }
-  }
-
-  async putArchive(container: string, tar: Buffer, path: string): Promise<void> {
-    try {
-      await this.docker.getContainer(container).putArchive(tar, { path });
-    } catch (error) {
-      throw toDockerError(error, { host: this.host, container, action: "copy files into" });
     }
   }
 

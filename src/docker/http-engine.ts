@@ -149,17 +149,6 @@ export class HttpEngine implements DockerEngine {
     };
   }
 
-  async putArchive(container: string, tar: Buffer, path: string): Promise<void> {
-    const query = new URLSearchParams({ path });
-    await this.json(
-      "PUT",
-      `/containers/${encodeURIComponent(container)}/archive?${query.toString()}`,
-      { container, action: "copy files into" },
-      tar,
-      "text",
-    );
-  }
-
   async *events(options: EventsOptions = {}): AsyncGenerator<DockerEvent> {
     const query = new URLSearchParams();
     if (options.since !== undefined) query.set("since", String(Math.floor(options.since / 1000)));
@@ -202,7 +191,7 @@ export class HttpEngine implements DockerEngine {
     }
   }
 
-  /** One request with a JSON (or tar) body, answered with JSON (or text); errors carry `statusCode`. */
+  /** One request with a JSON body, answered with JSON (or text); errors carry `statusCode`. */
   private async request<T>(
     method: string,
     path: string,
@@ -221,9 +210,7 @@ export class HttpEngine implements DockerEngine {
     body: unknown,
     headers: Record<string, string> = {},
   ): { req: ClientRequest; response: Promise<IncomingMessage> } {
-    const payload =
-      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-    const type = Buffer.isBuffer(body) ? "application/x-tar" : "application/json";
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     // No agent: no pooled connection outlives the call and keeps a short-lived CLI waiting.
     const req = this.send({
       ...this.connection,
@@ -231,7 +218,9 @@ export class HttpEngine implements DockerEngine {
       method,
       path,
       headers: {
-        ...(payload === undefined ? {} : { "Content-Type": type, "Content-Length": payload.length }),
+        ...(payload === undefined
+          ? {}
+          : { "Content-Type": "application/json", "Content-Length": payload.length }),
         ...headers,
       },
     });

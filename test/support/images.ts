@@ -5,6 +5,8 @@ import { execa } from "execa";
 export interface TestImages {
   /** Busybox only, user `dev` (uid 1000): for delivery tests that need no AWS client. */
   busybox: string;
+  /** No shell at all (busybox as /sleep), like distroless or scratch. */
+  noShell: string;
   /** Debian bookworm with AWS CLI v2, boto3 and the JS SDK v3 on Node 24, user `dev` (uid 1000). */
   debianAws: string;
 }
@@ -30,7 +32,7 @@ async function findOrBuildImages(): Promise<TestImages> {
   const wanted = parseTags((await execa("sh", [buildScript, "--print-tags"])).stdout);
   const present = await execa(
     "docker",
-    ["image", "inspect", "--format", "{{.Id}}", wanted.busybox, wanted.debianAws],
+    ["image", "inspect", "--format", "{{.Id}}", wanted.busybox, wanted.noShell, wanted.debianAws],
     {
       reject: false,
     },
@@ -52,9 +54,10 @@ function parseTags(output: string): TestImages {
       }),
   );
   const busybox = tags.get("busybox");
+  const noShell = tags.get("no-shell");
   const debianAws = tags.get("debian-aws");
-  if (busybox === undefined || debianAws === undefined) {
-    throw new Error(`${buildScript} printed no busybox= / debian-aws= tags:\n${output}`);
+  if (busybox === undefined || noShell === undefined || debianAws === undefined) {
+    throw new Error(`${buildScript} printed no busybox= / no-shell= / debian-aws= tags:\n${output}`);
   }
-  return { busybox, debianAws };
+  return { busybox, noShell, debianAws };
 }
