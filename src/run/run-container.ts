@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { selectProfileName } from "../aws-files/profiles.js";
 import { CredentialSource } from "../credentials/credential-source.js";
@@ -11,10 +11,12 @@ import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
 import { renderStaticFiles } from "../delivery/static-files.js";
-import type { DockerEngine, ImageDetails } from "../docker/engine.js";
+import type { DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
 import { DockerError, SsoDockerError } from "../runtime/errors.js";
 import { containerArgv, preludeArgs } from "./container-command.js";
+import { exitOf, forwardSignals } from "./docker-process.js";
+import { imageToRun } from "./image-to-run.js";
 import type { RunArgs } from "./run-args.js";
 
 export const PROFILES_LABEL = "sso-docker.profiles";
@@ -173,35 +175,6 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   return code;
 }
 
-/** The image's entrypoint and CMD; pulls it first as `docker run` would (`--pull`). */
-async function imageToRun(engine: DockerEngine, args: RunArgs, docker: string): Promise<ImageDetails> {
-  const local = args.pull === "always" ? undefined : await engine.inspectImage(args.image);
-  if (local !== undefined) return local;
-  if (args.pull === "never") {
-    throw new DockerError(
-      `Image ${args.image} is not on the Docker engine at ${engine.host}, and --pull=never.`,
-      {
-        hint: `Run \`docker pull ${args.image}\` first.`,
-      },
-    );
-  }
-  if (args.pull === "missing") process.stderr.write(`Unable to find image '${args.image}' locally\n`);
-  // Pull progress goes to stderr, as with `docker run`: stdout belongs to the container.
-  const pull = spawn(
-    docker,
-    ["pull", ...(args.platform === undefined ? [] : ["--platform", args.platform]), args.image],
-    { stdio: ["ignore", process.stderr, "inherit"] },
-  );
-  const code = await exitOf(pull);
-  const pulled = code === 0 ? await engine.inspectImage(args.image) : undefined;
-  if (pulled === undefined) {
-    throw new DockerError(`Could not pull image ${args.image} (docker pull exit ${code}).`, {
-      hint: `Check the name, and \`docker login\` for a private registry: docker pull ${args.image}`,
-    });
-  }
-  return pulled;
-}
-
 interface SyncOutcome {
   containerId?: string;
   /** What the first push delivered. */
@@ -349,54 +322,4 @@ function sleepUntil(at: number, now: number, signal: AbortSignal): Promise<void>
     }
     signal.addEventListener("abort", finish, { once: true });
   });
-}
-
-/** A child's exit code, as a shell reports it (128 + n when a signal ended it). */
-function exitOf(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    child.once("error", (error) => {
-      reject(
-        new DockerError(`Could not run docker: ${error.message}`, {
-          cause: error,
-          hint: "Is the docker CLI installed and on PATH?",
-        }),
-      );
-    });
-    child.once("close", (code, signal) => {
-      resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal)));
-    });
-  });
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGKILL: 9,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 0;
-}
-
-/**
- * Passes signals sent to sso-docker on to `docker run`, which proxies them to the container as
- * usual. A terminal sends Ctrl-C, Ctrl-\ and hang-ups to the whole foreground process group —
- * docker already has those — so with a terminal on stdin only the others are passed on.
- */
-function forwardSignals(child: ChildProcess, stdinIsTty: boolean): () => void {
-  const fromTerminal: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGHUP"];
-  const signals: NodeJS.Signals[] = ["SIGTERM", "SIGUSR1", "SIGUSR2", ...(stdinIsTty ? [] : fromTerminal)];
-  const handlers = signals.map((signal) => {
-    const handler = () => child.kill(signal);
-    process.on(signal, handler);
-    return [signal, handler] as const;
-  });
-  // Without a handler of its own, a terminal's Ctrl-C would end sso-docker before docker is done.
-  const ignore = () => undefined;
-  if (stdinIsTty) for (const signal of fromTerminal) process.on(signal, ignore);
-  return () => {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-    if (stdinIsTty) for (const signal of fromTerminal) process.off(signal, ignore);
-  };
 }
