@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HELPER_SCRIPT } from "../src/delivery/helper-script.js";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
 import { RUN_LAYOUT, SHM_LAYOUT, type ContainerLayout } from "../src/delivery/secret-dir.js";
@@ -12,6 +13,7 @@ import { renderStaticFiles } from "../src/delivery/static-files.js";
 import { wipeCredentials } from "../src/delivery/wipe-credentials.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import { preludeArgs } from "../src/run/container-command.js";
+import { ensureTestImages } from "./support/images.js";
 
 // Real engine: every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
@@ -262,6 +264,37 @@ describe("pushCredentials into busybox containers", () => {
     const [rc, json = ""] = out.stdout.split("\n");
     expect(rc).toBe("0");
     expect(JSON.parse(json)).toEqual(jsonOf(p));
+  });
+
+  it("a non-root helper polling while the first push creates the secret dir waits, never calling it another user's", async () => {
+    // Debian's dash runs chown from PATH (busybox would use its own applet): a slow one, first
+    // on the push script's PATH, holds the push between creating the dir and handing it to dev.
+    const { debianAws } = await ensureTestImages();
+    const id = (
+      await execa("docker", [
+        ...["run", "-d", "--label", "sso-docker.test=1", "--label", RUN],
+        ...[
+          "--tmpfs",
+          "/run/sso-docker:mode=1777",
+          "--user",
+          "dev",
+          "--entrypoint",
+          "sleep",
+          debianAws,
+          "600",
+        ],
+      ])
+    ).stdout.trim();
+    const slowChown = `printf '#!/bin/sh\\nsleep 1\\nexec /usr/bin/chown "$@"\\n' > /usr/sbin/chown && chmod 755 /usr/sbin/chown`;
+    expect((await sh(id, slowChown)).exitCode).toBe(0);
+    const json = `${RUN_LAYOUT.secret.dir}/gap.json`;
+    const helper = engine.exec(id, { cmd: ["/bin/sh", "-c", HELPER_SCRIPT, "sh", json], user: "" });
+    const p = profile("gap");
+    await pushCredentials(engine, id, [p]);
+    const read = await helper;
+    expect(read.stderr).toBe("");
+    expect(read.exitCode).toBe(0);
+    expect(JSON.parse(read.stdout)).toEqual(jsonOf(p));
   });
 
   it("wipe with an owner leaves credentials another host side pushed, and removes its own", async () => {

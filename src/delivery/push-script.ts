@@ -92,7 +92,9 @@ export function buildPushScript(input: PushScriptInput): string {
     // Never follow a link planted by the container's user: work inside the physical dir.
     `[ ! -L "$D" ] || fail ${PushExit.secretDir} "$D is a symbolic link"`,
     // A concurrent first push may create it in between: existing is fine, cd -P checks the rest.
-    `[ -d "$D" ] || mkdir -m 700 "$D" 2>/dev/null || [ -d "$D" ] || fail ${PushExit.secretDir} "cannot create $D"`,
+    // Created 0711 (enterable, not listable, still empty) until it is the user's: a helper
+    // polling as that user must not take root's fresh dir for another user's.
+    `[ -d "$D" ] || mkdir -m 711 "$D" 2>/dev/null || [ -d "$D" ] || fail ${PushExit.secretDir} "cannot create $D"`,
     `cd -P "$D" && [ "$PWD" = "$D" ] || fail ${PushExit.secretDir} "$D is not a plain directory"`,
     `chown -h "$uid:$gid" . && chmod 700 . || fail ${PushExit.secretDir} "cannot give $D to $uid:$gid"`,
     // Config, helper and link first: once a JSON appears, a waiting helper finds all it needs.
