@@ -27,6 +27,13 @@ import { parseEventStream, type DockerEvent } from "./event-stream.js";
  * CPU, as long as `docker run --rm busybox true` takes on a 2-core machine, and on such a
  * machine it also slows the docker CLI it runs beside. ssh:// engines use the dockerode client.
  */
+/**
+ * Without TLS there is no server name to send, but node:http's agent still works one out from the
+ * host with `net.isIP`, whose first call compiles a large IPv6 pattern: 6–30 ms of CPU on a
+ * 2-core machine, in the first request of every `sso-docker run`. An empty one skips that.
+ */
+const NO_SNI = { servername: "" } as RequestOptions;
+
 export class HttpEngine implements DockerEngine {
   private constructor(
     private readonly connection: RequestOptions,
@@ -38,10 +45,14 @@ export class HttpEngine implements DockerEngine {
   static async connect(location: EngineLocation, env: Env): Promise<HttpEngine | undefined> {
     const options = toDockerodeOptions(location, env);
     if (options.socketPath !== undefined) {
-      return new HttpEngine({ socketPath: options.socketPath }, httpRequest, location.host);
+      return new HttpEngine({ socketPath: options.socketPath, ...NO_SNI }, httpRequest, location.host);
     }
     if (options.protocol === "http") {
-      return new HttpEngine({ host: options.host, port: options.port }, httpRequest, location.host);
+      return new HttpEngine(
+        { host: options.host, port: options.port, ...NO_SNI },
+        httpRequest,
+        location.host,
+      );
     }
     if (options.protocol === "https") {
       const { request } = await import("node:https");
