@@ -1,4 +1,5 @@
-import Docker from "dockerode";
+import type Docker from "dockerode";
+import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
@@ -99,7 +100,16 @@ export function createDockerEngine(options: CreateEngineOptions): DockerEngine {
   const location = locateEngine(options);
   const dockerodeOptions = toDockerodeOptions(location, options.env);
   if (dockerodeOptions.protocol === "ssh") hideDockerModemSshUrlWarning();
-  return new DockerodeEngine(new Docker(dockerodeOptions), location.host);
+  const Dockerode = loadDockerode();
+  return new DockerodeEngine(new Dockerode(dockerodeOptions), location.host);
+}
+
+/**
+ * dockerode, with ssh2 and docker-modem, costs ~0.2 s of CPU to load: only when a client is
+ * built, so that `sso-docker run`, which reaches this file only for ssh engines, never pays it.
+ */
+function loadDockerode(): typeof Docker {
+  return createRequire(import.meta.url)("dockerode") as typeof Docker;
 }
 
 let sshWarningHidden = false;
