@@ -1,10 +1,16 @@
 // Benchmark: `sso-docker run --rm IMAGE true` vs `docker run --rm IMAGE true`, interleaved in
-// one run with a third command, the floor of any Node CLI wrapping docker run (node-floor.mjs),
-// and the time from the container's first instruction to readable credentials.
+// one run with two more commands that split the difference: the floor of any Node CLI wrapping
+// docker run (node-floor.mjs), and docker run given the very container sso-docker asks for
+// (tmpfs, labels, config path, prelude) straight from this script. Then the time from the
+// container's first instruction to readable credentials.
 // Usage: node bench/run-container.mjs [runs]   (after `npm run build`, with a Docker engine)
 import { median, writeResult } from "./lib.mjs";
 import { fileURLToPath } from "node:url";
 import { CLI, busyboxImage, signedInHome, timeCommand } from "./setup.mjs";
+import { RUN_LAYOUT } from "../dist/delivery/secret-dir.js";
+import { renderStaticFiles } from "../dist/delivery/static-files.js";
+import { preludeArgs } from "../dist/run/container-command.js";
+import { deliveryOptions } from "../dist/run/run-container.js";
 
 const FLOOR = fileURLToPath(new URL("./node-floor.mjs", import.meta.url));
 
@@ -21,11 +27,26 @@ try {
     [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"],
     options,
   );
+  const prelude = preludeArgs(renderStaticFiles([{ name: "dev", region: "us-east-1" }], RUN_LAYOUT), [
+    "true",
+  ]);
+  const shapeArgs = [
+    "run",
+    ...deliveryOptions(["dev"], "bench"),
+    "--rm",
+    ...label,
+    "--entrypoint",
+    prelude.entrypoint,
+    image,
+    ...prelude.args,
+  ];
   const plain = [];
+  const shape = [];
   const floor = [];
   const ours = [];
   for (let i = 0; i < runs; i++) {
     plain.push((await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options)).ms);
+    shape.push((await timeCommand("docker", shapeArgs, options)).ms);
     floor.push(
       (await timeCommand(process.execPath, [FLOOR, "run", "--rm", ...label, image, "true"], options)).ms,
     );
@@ -56,6 +77,8 @@ try {
     benchmark: "run-container",
     runs,
     dockerRunMedianMs: median(plain),
+    containerShapeMedianMs: median(shape),
+    shapeRatio: median(shape) / median(plain),
     nodeFloorMedianMs: median(floor),
     ssoDockerRunMedianMs: median(ours),
     ratio: median(ours) / median(plain),

@@ -3,7 +3,7 @@ import { execa } from "execa";
 
 for (const [script, args] of [
   ["bench/credentials.mjs", ["15"]],
-  ["bench/run-container.mjs", ["20"]],
+  ["bench/run-container.mjs", ["30"]],
   ["bench/agent.mjs", ["50"]],
 ]) {
   process.stdout.write(`\n== ${script}\n`);
