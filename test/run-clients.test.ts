@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
@@ -148,6 +151,42 @@ describe("sso-docker run with real AWS clients", () => {
     ]);
     expect([seven.exitCode, seven.stderr]).toEqual([7, ""]);
     expect([zero.exitCode, zero.stderr]).toEqual([0, ""]);
+  });
+
+  it("starts the container without loading any package from node_modules (role credentials cached)", async () => {
+    // What `node` loads from node_modules, ES modules (resolve hook) and CommonJS (require cache).
+    const dir = await mkdtemp(join(tmpdir(), "sso-docker-loads-"));
+    const log = join(dir, "loaded.txt");
+    await writeFile(log, "");
+    await writeFile(
+      join(dir, "hooks.mjs"),
+      `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  if (result.url.includes("/node_modules/")) appendFileSync(${JSON.stringify(log)}, result.url + "\\n");
+  return result;
+}
+`,
+    );
+    await writeFile(
+      join(dir, "register.mjs"),
+      `import { appendFileSync } from "node:fs";
+import { createRequire, register } from "node:module";
+register("./hooks.mjs", import.meta.url);
+const cache = createRequire(import.meta.url).cache;
+process.on("exit", () => {
+  for (const file of Object.keys(cache)) if (file.includes("/node_modules/")) appendFileSync(${JSON.stringify(log)}, file + "\\n");
+});
+`,
+    );
+    const { busybox } = fx.images;
+    expect((await fx.run(["--profile", "dev", "--rm", busybox, "true"])).exitCode).toBe(0);
+    const watched = await fx.run(["--profile", "dev", "--rm", busybox, "true"], {
+      env: { NODE_OPTIONS: `--import ${join(dir, "register.mjs")}` },
+    });
+    expect(watched.stderr).toBe("");
+    expect(watched.exitCode).toBe(0);
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual([]);
   });
 
   it("-d prints the container id, and the container already has credentials", async () => {

@@ -106,7 +106,7 @@ export function createDockerEngine(options: CreateEngineOptions): DockerEngine {
 
 /**
  * dockerode, with ssh2 and docker-modem, costs ~0.2 s of CPU to load: only when a client is
- * built, so that `sso-docker run`, which reaches this file only for ssh engines, never pays it.
+ * built, so that `sso-docker run`, which builds one only for ssh engines, never pays it otherwise.
  */
 function loadDockerode(): typeof Docker {
   return createRequire(import.meta.url)("dockerode") as typeof Docker;

@@ -21,19 +21,19 @@ import { toDockerError } from "./errors.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
 
 /**
- * The engine API over `node:http`, for unix sockets and TCP (plain or TLS): the same interface
- * as the dockerode client, for `sso-docker run`, which starts a container the way `docker run`
- * does and must not add much to its time. Loading dockerode (and ssh2 with it) costs ~0.2 s of
- * CPU, as long as `docker run --rm busybox true` takes on a 2-core machine, and on such a
- * machine it also slows the docker CLI it runs beside. ssh:// engines use the dockerode client.
- */
-/**
  * Without TLS there is no server name to send, but node:http's agent still works one out from the
  * host with `net.isIP`, whose first call compiles a large IPv6 pattern: 6–30 ms of CPU on a
  * 2-core machine, in the first request of every `sso-docker run`. An empty one skips that.
  */
 const NO_SNI = { servername: "" } as RequestOptions;
 
+/**
+ * The engine API over `node:http`, for unix sockets and TCP (plain or TLS): the same interface
+ * as the dockerode client, for `sso-docker run`, which starts a container the way `docker run`
+ * does and must not add much to its time. Loading dockerode (and ssh2 with it) costs ~0.2 s of
+ * CPU, as long as `docker run --rm busybox true` takes on a 2-core machine, and on such a
+ * machine it also slows the docker CLI it runs beside. ssh:// engines use the dockerode client.
+ */
 export class HttpEngine implements DockerEngine {
   private constructor(
     private readonly connection: RequestOptions,
