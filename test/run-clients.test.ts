@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
+import { IDLE_COMMAND, sweepTestContainers, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
   arnOf,
@@ -187,6 +187,31 @@ process.on("exit", () => {
     expect(watched.stderr).toBe("");
     expect(watched.exitCode).toBe(0);
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual([]);
+  });
+
+  it("a GetRoleCredentials refusal while the container starts stops it, naming the profile and the next step", async () => {
+    // No role credentials cached: they are fetched while docker creates and starts the container.
+    await rm(fx.home.cliCacheDir, { recursive: true, force: true });
+    fx.idc.failNext({ path: "/federation/credentials", status: 403, errorType: "ForbiddenException" });
+    const name = `sso-docker-test-refused-${testRunId}`;
+    const result = await fx.run([
+      "--profile",
+      "dev",
+      "--rm",
+      "--name",
+      name,
+      fx.images.busybox,
+      ...IDLE_COMMAND,
+    ]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      [
+        "sso-docker: IAM Identity Center refused GetRoleCredentials for profile dev: the account or role is not assigned to you.",
+        "  next: sso-docker configure --profile dev",
+      ].join("\n"),
+    );
+    // Stopped, so --rm removed it: it did not idle on without credentials.
+    expect((await execa("docker", ["ps", "-aq", "--filter", `name=^${name}$`])).stdout).toBe("");
   });
 
   it("-d prints the container id, and the container already has credentials", async () => {

@@ -36,11 +36,21 @@ export class CredentialSource {
   ) {
     this.minValidity = options.minValidityMs ?? (() => CLI_WINDOW_MS);
     this.useCliCache = options.useCliCache ?? true;
-    this.cache = new SingleFlightCache((c) => c.expiration - deps.clock.now() > this.minValidity(c));
+    this.cache = new SingleFlightCache((c) => this.isFresh(c));
   }
 
   async get(resolved: ResolvedProfile): Promise<RoleCredentials> {
     return this.cache.get(identityKey(resolved.identity), () => this.fetch(resolved));
+  }
+
+  /** Fresh credentials for this role that memory or the AWS CLI's cache already holds: no call. */
+  async cached(resolved: ResolvedProfile): Promise<RoleCredentials | undefined> {
+    const key = identityKey(resolved.identity);
+    const inMemory = this.cache.peek(key);
+    if (inMemory !== undefined && this.isFresh(inMemory)) return inMemory;
+    const found = await this.fromCliCache(resolved);
+    if (found !== undefined) this.cache.set(key, found);
+    return found;
   }
 
   /** Forget what is cached for this role, e.g. after logout. */
@@ -48,13 +58,21 @@ export class CredentialSource {
     this.cache.delete(identityKey(resolved.identity));
   }
 
+  private isFresh(credentials: RoleCredentials): boolean {
+    return credentials.expiration - this.deps.clock.now() > this.minValidity(credentials);
+  }
+
+  private async fromCliCache(resolved: ResolvedProfile): Promise<RoleCredentials | undefined> {
+    if (!this.useCliCache) return undefined;
+    const found = await readCliCachedCredentials(this.deps.paths.cliCacheDir, resolved.identity);
+    return found && this.isFresh(found) ? found : undefined;
+  }
+
   private async fetch(resolved: ResolvedProfile): Promise<RoleCredentials> {
     const { deps } = this;
     const now = deps.clock.now();
-    if (this.useCliCache) {
-      const cached = await readCliCachedCredentials(deps.paths.cliCacheDir, resolved.identity);
-      if (cached && cached.expiration - now > this.minValidity(cached)) return cached;
-    }
+    const cached = await this.fromCliCache(resolved);
+    if (cached !== undefined) return cached;
     const { session, identity, endpoints } = resolved;
     const token = await getAccessToken(deps, session, endpoints.oidc);
     const client = await createPortalClient(session.ssoRegion, endpoints.portal);

@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { selectProfileName } from "../aws-files/profiles.js";
+import { getAccessToken } from "../auth/access-token.js";
 import { CredentialSource } from "../credentials/credential-source.js";
 import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
 import { ownerId } from "../delivery/owner.js";
-import type { DeliveryProfile } from "../delivery/profile-files.js";
+import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
 import { renderStaticFiles } from "../delivery/static-files.js";
@@ -57,6 +58,15 @@ interface Fetched {
   refreshAt: number;
 }
 
+/** What the container's config says of a profile. */
+function settingsOf(r: ResolvedProfile): ProfileSettings {
+  return {
+    name: r.profile.profileName,
+    ...(r.profile.region ? { region: r.profile.region } : {}),
+    ...(r.profile.output ? { output: r.profile.output } : {}),
+  };
+}
+
 async function fetchProfiles(
   source: CredentialSource,
   resolved: readonly ResolvedProfile[],
@@ -64,9 +74,7 @@ async function fetchProfiles(
   const all = await Promise.all(resolved.map(async (r) => ({ r, c: await source.get(r) })));
   return {
     profiles: all.map(({ r, c }) => ({
-      name: r.profile.profileName,
-      ...(r.profile.region ? { region: r.profile.region } : {}),
-      ...(r.profile.output ? { output: r.profile.output } : {}),
+      ...settingsOf(r),
       credentials: {
         accessKeyId: c.accessKeyId,
         secretAccessKey: c.secretAccessKey,
@@ -82,7 +90,9 @@ async function fetchProfiles(
  * `docker run` itself, with the container's command behind a prelude that writes the config,
  * and credentials pushed the moment the container starts (its helper waits for them) and
  * again before each expiry, while it runs. Everything that can refuse the run (profiles,
- * sign-in, image) is checked before the container exists. Returns `docker run`'s exit code.
+ * sign-in, image) is checked before the container exists; role credentials the caches lack are
+ * fetched while docker starts it, and a failure there (a role taken away) stops it. Returns
+ * `docker run`'s exit code.
  */
 export async function runContainer(deps: Deps, args: RunArgs, options: RunContainerOptions): Promise<number> {
   const { engine } = options;
@@ -100,9 +110,15 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
       (async () => {
         const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
         deps.logger.debug(`profiles ${names.join(", ")} resolved`);
-        const fetched = await fetchProfiles(source, resolved);
-        deps.logger.debug("role credentials in hand");
-        return { resolved, fetched };
+        const cached = await Promise.all(resolved.map((r) => source.cached(r)));
+        if (cached.includes(undefined)) {
+          // GetRoleCredentials then runs while docker creates and starts the container (the
+          // helper inside waits for the push), but only once the sign-in is known to hold:
+          // a run refused for want of a login is refused before the container exists.
+          for (const r of resolved) await getAccessToken(deps, r.session, r.endpoints.oidc);
+          deps.logger.debug("sign-in valid; role credentials to fetch");
+        }
+        return resolved;
       })(),
       imageToRun(engine, args, docker).then((image) => {
         deps.logger.debug(`image ${args.image} inspected`);
@@ -114,8 +130,11 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     done.abort();
     throw error;
   }
-  const [{ resolved, fetched }, image] = prepared;
-  const files = renderStaticFiles(fetched.profiles, RUN_LAYOUT);
+  const [resolved, image] = prepared;
+  const fetched = fetchProfiles(source, resolved);
+  // Awaited once the container has started; a run that ends before that never reads it.
+  fetched.catch(() => undefined);
+  const files = renderStaticFiles(resolved.map(settingsOf), RUN_LAYOUT);
   const prelude = preludeArgs(files, containerArgv(image, args));
   const spawnedAt = Date.now();
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
@@ -193,7 +212,8 @@ async function keepSynced(input: {
   engine: DockerEngine;
   /** The container's id once it has started; undefined if the run ends first. */
   started: Promise<string | undefined>;
-  initial: Fetched;
+  /** The first credentials: in hand already, or a GetRoleCredentials call under way. */
+  initial: Promise<Fetched>;
   refresh: () => Promise<Fetched>;
   signal: AbortSignal;
   docker: string;
@@ -208,8 +228,17 @@ async function keepSynced(input: {
     const pushedBy = ownerId(deps.paths.home);
     const push = (profiles: readonly DeliveryProfile[]) =>
       pushCredentials(engine, id ?? "", profiles, { pushedBy, signal });
+    let initial: Fetched;
     try {
-      await push(input.initial.profiles);
+      initial = await input.initial;
+    } catch (error) {
+      if (signal.aborted) return { containerId: id };
+      await stopContainer(input.docker, id);
+      return { containerId: id, error: error as Error };
+    }
+    deps.logger.debug("role credentials in hand");
+    try {
+      await push(initial.profiles);
     } catch (error) {
       if (signal.aborted || !(error instanceof SsoDockerError) || !(await isRunning(engine, id)))
         return { containerId: id };
@@ -217,10 +246,10 @@ async function keepSynced(input: {
       return { containerId: id, error };
     }
     deps.logger.debug(`pushed credentials into ${id.slice(0, 12)}`);
-    if (input.once) return { containerId: id, pushed: input.initial.profiles };
+    if (input.once) return { containerId: id, pushed: initial.profiles };
     // A function, not the property: the compiler cannot see the awaits in between change it.
     const stopped = () => signal.aborted;
-    let next = input.initial.refreshAt;
+    let next = initial.refreshAt;
     while (!stopped()) {
       await sleepUntil(next, deps.clock.now(), signal);
       if (stopped()) break;
