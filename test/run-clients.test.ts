@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -187,6 +187,27 @@ process.on("exit", () => {
     expect(watched.stderr).toBe("");
     expect(watched.exitCode).toBe(0);
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual([]);
+  });
+
+  it("without a login it refuses before any container exists, and says which command signs in", async () => {
+    await rm(fx.home.cliCacheDir, { recursive: true, force: true });
+    const aside = `${fx.home.ssoCacheDir}.aside`;
+    await rename(fx.home.ssoCacheDir, aside);
+    const name = `sso-docker-test-no-login-${testRunId}`;
+    try {
+      const result = await fx.run(["--profile", "dev", "--name", name, fx.images.busybox, "true"]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toBe(
+        [
+          "sso-docker: No SSO login found for profile dev (sso-session corp).",
+          "  next: sso-docker login --profile dev",
+        ].join("\n"),
+      );
+      // Without --rm a container that had been created would still be listed.
+      expect((await execa("docker", ["ps", "-aq", "--filter", `name=^${name}$`])).stdout).toBe("");
+    } finally {
+      await rename(aside, fx.home.ssoCacheDir);
+    }
   });
 
   it("a GetRoleCredentials refusal while the container starts stops it, naming the profile and the next step", async () => {
