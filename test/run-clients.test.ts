@@ -42,6 +42,11 @@ function stsCalls() {
 
 const awsCli = awsCallerArn;
 
+/** Ids of the containers, running or not, named exactly `name`. */
+async function containerIds(name: string): Promise<string> {
+  return (await execa("docker", ["ps", "-aq", "--filter", `name=^${name}$`])).stdout;
+}
+
 describe("sso-docker run with real AWS clients", () => {
   it("the AWS CLI as the container's first command, as root, with --profile", async () => {
     const before = stsCalls();
@@ -204,7 +209,7 @@ process.on("exit", () => {
         ].join("\n"),
       );
       // Without --rm a container that had been created would still be listed.
-      expect((await execa("docker", ["ps", "-aq", "--filter", `name=^${name}$`])).stdout).toBe("");
+      expect(await containerIds(name)).toBe("");
     } finally {
       await rename(aside, fx.home.ssoCacheDir);
     }
@@ -232,7 +237,7 @@ process.on("exit", () => {
       ].join("\n"),
     );
     // Stopped, so --rm removed it: it did not idle on without credentials.
-    expect((await execa("docker", ["ps", "-aq", "--filter", `name=^${name}$`])).stdout).toBe("");
+    expect(await containerIds(name)).toBe("");
   });
 
   it("-d prints the container id, and the container already has credentials", async () => {
