@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { formatExpiresAt } from "../src/auth/access-token.js";
@@ -13,6 +13,12 @@ import type { FakeIdc, SeededSession } from "../src/fake-idc/index.js";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(REPO, "dist", "bin", "main.js");
+/**
+ * The installed command: the shell front, which execs docker for a run it has a plan for and
+ * Node (main.js) otherwise. Runs with PATH starting at this test's node, so both use it.
+ */
+export const FRONT = join(REPO, "dist", "bin", "sso-docker");
+export const NODE_DIR = dirname(process.execPath);
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);

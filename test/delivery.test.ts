@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELPER_SCRIPT } from "../src/delivery/helper-script.js";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
-import { RUN_LAYOUT, SHM_LAYOUT, type ContainerLayout } from "../src/delivery/secret-dir.js";
+import { RUN_LAYOUT, SHM_LAYOUT, TMPFS_LAYOUT, type ContainerLayout } from "../src/delivery/secret-dir.js";
 import { renderStaticFiles } from "../src/delivery/static-files.js";
 import { wipeCredentials } from "../src/delivery/wipe-credentials.js";
 import { createDockerEngine } from "../src/docker/engine.js";
-import { preludeArgs } from "../src/run/container-command.js";
+import { deliveryOptions } from "../src/run/run-container.js";
+import { prepareRunVolume } from "../src/run/run-volume.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Real engine: every container carries sso-docker.test=1 and this file's run id, swept in afterAll.
@@ -79,7 +80,7 @@ const cases = [
     title: "root on --tmpfs",
     args: ["--tmpfs", "/run/sso-docker"],
     uid: 0,
-    layout: RUN_LAYOUT,
+    layout: TMPFS_LAYOUT,
     home: "/root",
   },
   {
@@ -93,7 +94,7 @@ const cases = [
     title: "--user 1000:1000 on --mount type=tmpfs",
     args: ["--user", "1000:1000", "--mount", "type=tmpfs,destination=/run/sso-docker"],
     uid: 1000,
-    layout: RUN_LAYOUT,
+    layout: TMPFS_LAYOUT,
     home: "/home/dev",
   },
   {
@@ -105,35 +106,25 @@ const cases = [
   },
 ];
 const ids = new Map<string, string>();
-let extra: { root: string; preluded: string; stopped: string };
+let extra: { root: string; runShaped: string; stopped: string };
 
 beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
-  // The helper is the first instruction after the run prelude, as with `sso-docker run … aws s3 ls`.
+  // The helper is the container's first instruction, as with `sso-docker run … aws s3 ls`.
   const helper = `sh ${RUN_LAYOUT.helperPath} ${RUN_LAYOUT.secret.dir}/app.json`;
-  const prelude = preludeArgs(renderStaticFiles([{ name: "app" }], RUN_LAYOUT), [
-    ...["sh", "-c", `${helper} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
-  ]);
-  const [root, stopped, preluded, ...started] = await Promise.all([
+  const volume = await prepareRunVolume(engine, IMAGE, renderStaticFiles([{ name: "app" }], RUN_LAYOUT));
+  const [root, stopped, runShaped, ...started] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker"]),
     run([], ["true"]),
     execa("docker", [
       "create",
-      ...[
-        "--tmpfs",
-        "/run/sso-docker:mode=1777",
-        "--user",
-        "dev",
-        "--label",
-        "sso-docker.test=1",
-        "--label",
-        RUN,
-      ],
-      ...["--entrypoint", prelude.entrypoint, IMAGE, ...prelude.args],
+      ...deliveryOptions(["app"], volume),
+      ...["--user", "dev", "--label", "sso-docker.test=1", "--label", RUN],
+      ...[IMAGE, "sh", "-c", `${helper} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
     ]),
     ...cases.map((c) => run(c.args)),
   ]);
-  extra = { root, stopped, preluded: preluded.stdout.trim() };
+  extra = { root, stopped, runShaped: runShaped.stdout.trim() };
   cases.forEach((c, i) => ids.set(c.title, started[i]!));
 });
 
@@ -253,12 +244,12 @@ describe("pushCredentials into busybox containers", () => {
     expect((await sh(id, "cat /home/dev/.aws/config")).stdout).toBe("[profile mine]\n");
   });
 
-  it("a helper run right after the run prelude, as a non-root user, waits for the first push", async () => {
-    await execa("docker", ["start", extra.preluded]);
+  it("a helper run as the first instruction of a container shaped as sso-docker run's, as a non-root user, waits for the first push", async () => {
+    await execa("docker", ["start", extra.runShaped]);
     const p = profile("app");
-    expect(await pushCredentials(engine, extra.preluded, [p])).toMatchObject({ uid: 1000, warnings: [] });
+    expect(await pushCredentials(engine, extra.runShaped, [p])).toMatchObject({ uid: 1000, warnings: [] });
     const out = await sh(
-      extra.preluded,
+      extra.runShaped,
       "until [ -f /tmp/app.rc ]; do sleep 0.05; done; cat /tmp/app.rc /tmp/app.out",
     );
     const [rc, json = ""] = out.stdout.split("\n");
@@ -310,14 +301,18 @@ describe("pushCredentials into busybox containers", () => {
     });
     expect((await sh(id, "ls -A /run/sso-docker/secrets")).stdout).toBe(".owner\ncredentials\no.json\n");
     expect(await wipeCredentials(engine, id, { ownedBy: "alice-0123" })).toMatchObject({ wiped: true });
-    expect((await sh(id, "ls -A /run/sso-docker")).stdout).toBe("config\ncredential-process\n");
+    expect((await sh(id, "ls -A /run/sso-docker /run/sso-docker/etc")).stdout).toBe(
+      "/run/sso-docker:\netc\n\n/run/sso-docker/etc:\nconfig\ncredential-process\n",
+    );
   });
 
   it("wipe removes every secret, keeps the config and helper, and the helper then says so", async () => {
     const id = ids.get(cases[2]!.title)!;
     await pushCredentials(engine, id, [profile("w1"), profile("w.2")]);
     expect(await wipeCredentials(engine, id)).toMatchObject({ wiped: true });
-    expect((await sh(id, "ls -A /run/sso-docker")).stdout).toBe("config\ncredential-process\n");
+    expect((await sh(id, "ls -A /run/sso-docker /run/sso-docker/etc")).stdout).toBe(
+      "/run/sso-docker:\netc\n\n/run/sso-docker/etc:\nconfig\ncredential-process\n",
+    );
     const helper = await sh(id, await credentialProcessOf(id, "w1", RUN_LAYOUT), "", [
       "SSO_DOCKER_WAIT_SECONDS=0",
     ]);

@@ -64,7 +64,7 @@ describe("sso-docker logout on a shared engine", () => {
       "exec",
       ids.theirs,
       "sh",
-      "/run/sso-docker/credential-process",
+      "/run/sso-docker/etc/credential-process",
       "/run/sso-docker/secrets/dev.json",
     ]);
     expect(read.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"/);

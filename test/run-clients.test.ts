@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDLE_COMMAND, sweepTestContainers, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { RUN_HELPER_PATH, TMPFS_SECRET_DIR } from "../src/delivery/paths.js";
 import {
   arnOf,
   awsCallerArn,
@@ -98,7 +99,7 @@ describe("sso-docker run with real AWS clients", () => {
       image,
       "sh",
       "-c",
-      "sh /run/sso-docker/credential-process /run/sso-docker/secrets/dev.json | head -c 28",
+      `sh ${RUN_HELPER_PATH} ${TMPFS_SECRET_DIR}/dev.json | head -c 28`,
     ]);
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe('{"Version":1,"AccessKeyId":"');
@@ -158,7 +159,7 @@ describe("sso-docker run with real AWS clients", () => {
     expect([zero.exitCode, zero.stderr]).toEqual([0, ""]);
   });
 
-  it("starts the container without loading any package from node_modules (role credentials cached)", async () => {
+  it("starts the container without loading any package from node_modules, through Node or the front (role credentials cached)", async () => {
     // What `node` loads from node_modules, ES modules (resolve hook) and CommonJS (require cache).
     const dir = await mkdtemp(join(tmpdir(), "sso-docker-loads-"));
     const log = join(dir, "loaded.txt");
@@ -186,11 +187,14 @@ process.on("exit", () => {
     );
     const { busybox } = fx.images;
     expect((await fx.run(["--profile", "dev", "--rm", busybox, "true"])).exitCode).toBe(0);
-    const watched = await fx.run(["--profile", "dev", "--rm", busybox, "true"], {
-      env: { NODE_OPTIONS: `--import ${join(dir, "register.mjs")}` },
-    });
-    expect(watched.stderr).toBe("");
-    expect(watched.exitCode).toBe(0);
+    // Through Node (main.js and run-entry.js), then through the shell front (run-pusher.js).
+    for (const env of [{ SSO_DOCKER_NODE_RUN: "1" }, {}]) {
+      const watched = await fx.run(["--profile", "dev", "--rm", busybox, "true"], {
+        env: { ...env, NODE_OPTIONS: `--import ${join(dir, "register.mjs")}` },
+      });
+      expect(watched.stderr).toBe("");
+      expect(watched.exitCode).toBe(0);
+    }
     expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual([]);
   });
 

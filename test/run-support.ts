@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { startFakeIdc, type FakeIdc, type Lifetimes } from "../src/fake-idc/index.js";
-import { assertBuilt, CLI, createHome, seedToken, type TestHome } from "./cli-support.js";
+import { assertBuilt, createHome, FRONT, NODE_DIR, seedToken, type TestHome } from "./cli-support.js";
 import { TEST_LABEL, testRunId } from "./support/docker.js";
 import { ensureTestImages, type TestImages } from "./support/images.js";
 
@@ -79,7 +79,7 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
   );
   await seedToken(home, owner, idc.createSession());
   const env = {
-    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+    PATH: `${NODE_DIR}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
     HOME: home.home,
     ...idc.endpointEnv(),
   };
@@ -92,9 +92,8 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     endpoint: `http://host.docker.internal:${port}`,
     async run(args, options = {}) {
       const result = await execa(
-        process.execPath,
+        FRONT,
         [
-          CLI,
           ...(options.debug === true ? ["--debug"] : []),
           "run",
           "--label",

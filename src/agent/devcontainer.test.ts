@@ -18,6 +18,7 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
     paused: false,
     ipcMode: "private",
     tmpfsTargets: [],
+    readOnlyMounts: [],
     ...overrides,
   };
 }
@@ -32,6 +33,13 @@ function engineAnswering(result: ExecResult): DockerEngine & { requests: ExecReq
     inspectContainer: unused,
     inspectImage: unused,
     listContainers: unused,
+    inspectVolume: unused,
+    createVolume: unused,
+    removeVolume: unused,
+    createContainer: unused,
+    removeContainer: unused,
+    pathExists: unused,
+    putArchive: unused,
     events: () => ({
       [Symbol.asyncIterator]: () => ({ next: unused }),
     }),

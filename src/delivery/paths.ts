@@ -12,13 +12,14 @@ export const HELPER_PATH = `${STATIC_DIR}/credential-process`;
 export const SHM_SECRET_DIR = "/dev/shm/sso-docker";
 
 /**
- * The tmpfs `sso-docker run` mounts (mode 1777, emptied at every start). Its prelude writes the
- * config and the helper here as the container's user before the entrypoint runs; the push puts
- * the secrets in a 0700 subdirectory owned by that user.
+ * The tmpfs `sso-docker run` mounts (emptied at every start): the push puts the secrets in a
+ * 0700 subdirectory owned by the container's user. The config and the helper sit on a read-only
+ * volume mounted inside it, there from the container's first instruction (run-volume.ts).
  */
 export const RUN_DIR = "/run/sso-docker";
-export const RUN_CONFIG_PATH = `${RUN_DIR}/config`;
-export const RUN_HELPER_PATH = `${RUN_DIR}/credential-process`;
+export const RUN_ETC_DIR = `${RUN_DIR}/etc`;
+export const RUN_CONFIG_PATH = `${RUN_ETC_DIR}/config`;
+export const RUN_HELPER_PATH = `${RUN_ETC_DIR}/credential-process`;
 export const TMPFS_SECRET_DIR = `${RUN_DIR}/secrets`;
 
 /** The static shared-credentials file, for tools without credential_process. */

@@ -83,7 +83,7 @@ describe("renderAwsConfig", () => {
       RUN_LAYOUT,
     );
     const { configFile } = await parseWithSdk(text);
-    const helper = "/bin/sh /run/sso-docker/credential-process";
+    const helper = "/bin/sh /run/sso-docker/etc/credential-process";
     expect(configFile["dev.admin"]).toEqual({
       credential_process: `${helper} '/run/sso-docker/secrets/dev.admin.json'`,
       region: "eu-west-1",

@@ -30,6 +30,7 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
     paused: false,
     ipcMode: "private",
     tmpfsTargets: ["/run/sso-docker/"],
+    readOnlyMounts: [],
     ...overrides,
   };
 }
@@ -44,6 +45,13 @@ function fakeEngine(result: ExecResult): DockerEngine & { requests: ExecRequest[
     inspectContainer: unused,
     inspectImage: unused,
     listContainers: unused,
+    inspectVolume: unused,
+    createVolume: unused,
+    removeVolume: unused,
+    createContainer: unused,
+    removeContainer: unused,
+    pathExists: unused,
+    putArchive: unused,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
     exec: (_id, request) => {
       requests.push(request);
@@ -74,7 +82,23 @@ describe("pushCredentials (fake engine)", () => {
     expect(request?.env).toBeUndefined();
     expect(String(request?.stdin)).toContain(SECRET);
     expect(String(request?.stdin)).toMatch(/^U='dev'$/m);
-    expect(String(request?.stdin)).toContain("ln -s '/run/sso-docker/config'");
+    expect(String(request?.stdin)).toContain("ln -s '/run/sso-docker/etc/config'");
+  });
+
+  it("leaves the config and helper of an sso-docker run container (its read-only volume) alone", async () => {
+    const engine = fakeEngine(ok);
+    await pushCredentials(
+      engine,
+      container({
+        readOnlyMounts: ["/run/sso-docker/etc"],
+        env: { AWS_CONFIG_FILE: "/run/sso-docker/etc/config" },
+      }),
+      [dev],
+    );
+    const script = String(engine.requests[0]?.stdin);
+    expect(script).toContain(SECRET);
+    expect(script).not.toContain("credential-process");
+    expect(script).not.toContain("/run/sso-docker/etc");
   });
 
   it("skips the ~/.aws/config link when AWS_CONFIG_FILE is set, and warns if it points elsewhere", async () => {
@@ -93,7 +117,7 @@ describe("pushCredentials (fake engine)", () => {
     expect(String(engine.requests[0]?.stdin)).not.toContain("ln -s");
     expect(String(engine.requests[0]?.stdin)).toMatch(/^U='root'$/m);
     expect(result.warnings).toEqual([
-      "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /run/sso-docker/config.",
+      "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /run/sso-docker/etc/config.",
       expect.stringContaining("has its own /home/dev/.aws/config, left alone"),
     ]);
   });

@@ -71,7 +71,7 @@ export async function pushCredentials(
     userSpec,
     layout,
     secretFiles,
-    staticFiles: renderStaticFiles(profiles, layout),
+    staticFiles: layout.staticReadOnly === true ? undefined : renderStaticFiles(profiles, layout),
     linkAwsConfig: configured === undefined,
     nonce: randomBytes(8).toString("hex"),
   });

@@ -17,7 +17,8 @@ export interface PushScriptInput {
   layout: ContainerLayout;
   /** Secret files by base name (already encoded), in write order. */
   secretFiles: readonly { name: string; content: string }[];
-  staticFiles: StaticFiles;
+  /** The config and helper to (re)write; undefined when the layout has them read-only. */
+  staticFiles: StaticFiles | undefined;
   /** Make ~/.aws/config a link to the layout's config when the user has none. */
   linkAwsConfig: boolean;
   /** Random per push: temp names never collide with a concurrent push or a planted file. */
@@ -98,7 +99,7 @@ export function buildPushScript(input: PushScriptInput): string {
     `cd -P "$D" && [ "$PWD" = "$D" ] || fail ${PushExit.secretDir} "$D is not a plain directory"`,
     `chown -h "$uid:$gid" . && chmod 700 . || fail ${PushExit.secretDir} "cannot give $D to $uid:$gid"`,
     // Config, helper and link first: once a JSON appears, a waiting helper finds all it needs.
-    ...staticFilesPart(staticFiles, layout, nonce),
+    ...(staticFiles === undefined ? [] : staticFilesPart(staticFiles, layout, nonce)),
     ...(input.linkAwsConfig ? linkAwsConfig(layout.configPath) : []),
     // noclobber: '>' creates with O_EXCL, and umask 077 makes the new file 0600.
     "set -C",
@@ -132,7 +133,7 @@ function staticFilesPart(files: StaticFiles, layout: ContainerLayout, nonce: str
     `if [ "$s" != ${shQuote(files.stamp)} ]; then`,
     "  umask 022",
     `  [ ! -L "$S" ] || ${fail} "$S is a symbolic link"`,
-    // The tmpfs root keeps the mode it was mounted with (1777: the run prelude writes there).
+    // A tmpfs root keeps the mode it was mounted with.
     `  { [ -d "$S" ] || mkdir -p "$S"; } && { [ "$S" = "$M" ] || chmod 755 "$S"; } || ${fail} "cannot create $S (read-only root filesystem?)"`,
     `  T='${helperTmp} ${configTmp}'`,
     `  printf '%s' ${shQuote(files.helper)} > '${helperTmp}' && mv -f '${helperTmp}' ${shQuote(helperPath)} || ${fail} "cannot write ${helperPath}"`,

@@ -5,6 +5,7 @@ import {
   HELPER_PATH,
   RUN_CONFIG_PATH,
   RUN_DIR,
+  RUN_ETC_DIR,
   RUN_HELPER_PATH,
   SHM_SECRET_DIR,
   STATIC_DIR,
@@ -24,14 +25,20 @@ export interface ContainerLayout {
   staticDir: string;
   configPath: string;
   helperPath: string;
+  /** The config and helper are fixed when the container is created: the push leaves them be. */
+  staticReadOnly?: boolean;
   secret: SecretDir;
 }
 
-/** Containers with a tmpfs at /run/sso-docker (`sso-docker run` makes one): everything on it. */
+/**
+ * Containers with a tmpfs at /run/sso-docker (`sso-docker run` makes one): the secrets on it,
+ * the config and helper on the read-only volume mounted at /run/sso-docker/etc.
+ */
 export const RUN_LAYOUT: ContainerLayout = {
-  staticDir: RUN_DIR,
+  staticDir: RUN_ETC_DIR,
   configPath: RUN_CONFIG_PATH,
   helperPath: RUN_HELPER_PATH,
+  staticReadOnly: true,
   secret: { dir: TMPFS_SECRET_DIR, mount: RUN_DIR },
 };
 
@@ -55,9 +62,22 @@ export function hasRunTmpfs(container: ContainerDetails): boolean {
   return container.tmpfsTargets.some((target) => target.replace(/\/+$/, "") === RUN_DIR);
 }
 
-/** The run layout if the container has a tmpfs at /run/sso-docker, else its own /dev/shm, else an error. */
+/**
+ * Containers with a tmpfs at /run/sso-docker but no volume of sso-docker run (`docker run
+ * --tmpfs /run/sso-docker`, for a container without a private /dev/shm): the same paths, the
+ * config and helper written by the push.
+ */
+export const TMPFS_LAYOUT: ContainerLayout = { ...RUN_LAYOUT, staticReadOnly: false };
+
+/**
+ * The run layout if the container has a tmpfs at /run/sso-docker (with or without the volume at
+ * /run/sso-docker/etc), else its own /dev/shm, else an error.
+ */
 export function chooseLayout(container: ContainerDetails): ContainerLayout {
-  if (hasRunTmpfs(container)) return RUN_LAYOUT;
+  if (hasRunTmpfs(container)) {
+    const volume = container.readOnlyMounts.some((target) => target.replace(/\/+$/, "") === RUN_ETC_DIR);
+    return volume ? RUN_LAYOUT : TMPFS_LAYOUT;
+  }
   if (OWN_SHM_IPC_MODES.has(container.ipcMode)) return SHM_LAYOUT;
   throw new DockerError(
     `Container ${container.name} has no private /dev/shm (--ipc=${container.ipcMode}), so sso-docker will not put credentials in it.`,

@@ -1,5 +1,11 @@
 import type Docker from "dockerode";
-import type { ContainerDetails, ContainerSummary, ImageDetails } from "./engine.js";
+import type {
+  ContainerDetails,
+  ContainerSpec,
+  ContainerSummary,
+  ImageDetails,
+  VolumeDetails,
+} from "./engine.js";
 
 // Engine JSON → what sso-docker reads, shared by both engine clients. Type-only imports: this
 // module must not load dockerode (the fast client exists to avoid exactly that).
@@ -34,6 +40,7 @@ export function toContainerDetails(info: Docker.ContainerInspectInfo): Container
     paused: info.State.Paused,
     ipcMode: info.HostConfig.IpcMode ?? "",
     tmpfsTargets: [...Object.keys(nullable(info.HostConfig.Tmpfs) ?? {}), ...mountTargets],
+    readOnlyMounts: (nullable(info.Mounts) ?? []).filter((m) => !m.RW).map((m) => m.Destination),
   };
 }
 
@@ -68,4 +75,39 @@ export async function execExitCode(
     if (attempt >= 200) return -1;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** `GET /volumes/{name}`, as the engine sends it (@types/dockerode lacks Options). */
+export interface VolumeInfo {
+  Name: string;
+  Driver: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+}
+
+export function toVolumeDetails(info: VolumeInfo): VolumeDetails {
+  return {
+    name: info.Name,
+    driver: info.Driver,
+    labels: info.Labels ?? {},
+    options: info.Options ?? {},
+  };
+}
+
+/** `POST /containers/create` for a container that is never started. */
+export function toCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  return {
+    Image: spec.image,
+    Labels: spec.labels ?? {},
+    // Never run: a command that exists in no image, should anything start it.
+    Entrypoint: ["/sso-docker-never-started"],
+    Cmd: [],
+    HostConfig: {
+      Mounts: Object.entries(spec.volumes ?? {}).map(([target, source]) => ({
+        Type: "volume" as const,
+        Source: source,
+        Target: target,
+      })),
+    },
+  };
 }

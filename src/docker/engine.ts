@@ -3,7 +3,14 @@ import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
-import { execExitCode, toContainerDetails, toContainerSummary, toImageDetails } from "./engine-shapes.js";
+import {
+  execExitCode,
+  toContainerDetails,
+  toContainerSummary,
+  toCreateBody,
+  toImageDetails,
+  toVolumeDetails,
+} from "./engine-shapes.js";
 import { toDockerError } from "./errors.js";
 import { parseEventStream, type DockerEvent, type EventStream } from "./event-stream.js";
 
@@ -25,6 +32,8 @@ export interface ContainerDetails {
   ipcMode: string;
   /** Targets of tmpfs mounts, from `--tmpfs` and `--mount type=tmpfs`. */
   tmpfsTargets: readonly string[];
+  /** Where read-only mounts (volumes, binds) sit in the container. */
+  readOnlyMounts: readonly string[];
 }
 
 /** The parts of `docker image inspect` that `sso-docker run` reads. */
@@ -86,6 +95,32 @@ export interface DockerEngine {
   exec(container: string, request: ExecRequest): Promise<ExecResult>;
   /** Engine events until the engine closes the stream (restart) or `signal` aborts. */
   events(options?: EventsOptions): AsyncIterable<DockerEvent>;
+  /** `undefined` when the engine has no volume of that name. */
+  inspectVolume(name: string): Promise<VolumeDetails | undefined>;
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** A container that is never started: for reading an image's files or writing a volume's. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  removeContainer(id: string): Promise<void>;
+  /** Whether a path exists in a container's filesystem (started or not). */
+  pathExists(id: string, path: string): Promise<boolean>;
+  /** Extracts a tar archive at `path` in a container (its volumes included). */
+  putArchive(id: string, path: string, tar: Buffer): Promise<void>;
+}
+
+export interface VolumeDetails {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  /** Driver options it was created with (`type`, `device`, … for the local driver). */
+  options: Record<string, string>;
+}
+
+export interface ContainerSpec {
+  image: string;
+  labels?: Record<string, string>;
+  /** Named volumes, by mount point. */
+  volumes?: Record<string, string>;
 }
 
 export interface CreateEngineOptions {
@@ -171,6 +206,65 @@ export class DockerodeEngine implements DockerEngine {
     private readonly docker: Docker,
     readonly host: string,
   ) {}
+
+  async inspectVolume(name: string): Promise<VolumeDetails | undefined> {
+    try {
+      return toVolumeDetails(await this.docker.getVolume(name).inspect());
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw toDockerError(error, { host: this.host, action: `inspect volume ${name} on` });
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.createVolume({ Name: name, Driver: "local", Labels: labels });
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: `create volume ${name} on` });
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: `remove volume ${name} from` });
+    }
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    try {
+      return (await this.docker.createContainer(toCreateBody(spec))).id;
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, action: `create a container of ${spec.image} on` });
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, container: id, action: "remove" });
+    }
+  }
+
+  async pathExists(id: string, path: string): Promise<boolean> {
+    try {
+      await this.docker.getContainer(id).infoArchive({ path });
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return false;
+      throw toDockerError(error, { host: this.host, container: id, action: `look up ${path} in` });
+    }
+  }
+
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    try {
+      await this.docker.getContainer(id).putArchive(tar, { path });
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, container: id, action: `write ${path} in` });
+    }
+  }
 
   async ping(): Promise<void> {
     try {

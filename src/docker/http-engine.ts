@@ -12,11 +12,21 @@ import type {
   EventsOptions,
   ExecRequest,
   ExecResult,
+  ContainerSpec,
   ImageDetails,
+  VolumeDetails,
 } from "./engine.js";
 import type { EngineLocation } from "./engine-options.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
-import { execExitCode, toContainerDetails, toContainerSummary, toImageDetails } from "./engine-shapes.js";
+import {
+  execExitCode,
+  toContainerDetails,
+  toContainerSummary,
+  toCreateBody,
+  toImageDetails,
+  toVolumeDetails,
+  type VolumeInfo,
+} from "./engine-shapes.js";
 import { toDockerError } from "./errors.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
 
@@ -187,6 +197,85 @@ export class HttpEngine implements DockerEngine {
     }
   }
 
+  async inspectVolume(name: string): Promise<VolumeDetails | undefined> {
+    try {
+      return toVolumeDetails(await this.request<VolumeInfo>("GET", `/volumes/${encodeURIComponent(name)}`));
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw toDockerError(error, { host: this.host, action: `inspect volume ${name} on` });
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.json(
+      "POST",
+      "/volumes/create",
+      { action: `create volume ${name} on` },
+      {
+        Name: name,
+        Driver: "local",
+        Labels: labels,
+      },
+    );
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.json(
+      "DELETE",
+      `/volumes/${encodeURIComponent(name)}`,
+      { action: `remove volume ${name} from` },
+      undefined,
+      "text",
+    );
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const created = await this.json<{ Id: string }>(
+      "POST",
+      "/containers/create",
+      { action: `create a container of ${spec.image} on` },
+      toCreateBody(spec),
+    );
+    return created.Id;
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.json(
+      "DELETE",
+      `/containers/${encodeURIComponent(id)}?force=true`,
+      { container: id, action: "remove" },
+      undefined,
+      "text",
+    );
+  }
+
+  async pathExists(id: string, path: string): Promise<boolean> {
+    const query = new URLSearchParams({ path });
+    try {
+      await this.request(
+        "HEAD",
+        `/containers/${encodeURIComponent(id)}/archive?${query.toString()}`,
+        undefined,
+        "text",
+      );
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return false;
+      throw toDockerError(error, { host: this.host, container: id, action: `look up ${path} in` });
+    }
+  }
+
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    const query = new URLSearchParams({ path });
+    await this.json(
+      "PUT",
+      `/containers/${encodeURIComponent(id)}/archive?${query.toString()}`,
+      { container: id, action: `write ${path} in` },
+      tar,
+      "text",
+    );
+  }
+
   /** One request, its failures as DockerErrors about `context`. */
   private async json<T>(
     method: string,
@@ -221,7 +310,9 @@ export class HttpEngine implements DockerEngine {
     body: unknown,
     headers: Record<string, string> = {},
   ): { req: ClientRequest; response: Promise<IncomingMessage> } {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload =
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const type = Buffer.isBuffer(body) ? "application/x-tar" : "application/json";
     // No agent: no pooled connection outlives the call and keeps a short-lived CLI waiting.
     const req = this.send({
       ...this.connection,
@@ -229,9 +320,7 @@ export class HttpEngine implements DockerEngine {
       method,
       path,
       headers: {
-        ...(payload === undefined
-          ? {}
-          : { "Content-Type": "application/json", "Content-Length": payload.length }),
+        ...(payload === undefined ? {} : { "Content-Type": type, "Content-Length": payload.length }),
         ...headers,
       },
     });

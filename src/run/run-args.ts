@@ -5,7 +5,7 @@ import { ProfileError } from "../runtime/errors.js";
  * needed to find where the options end and the image begins — the options themselves pass
  * to the docker CLI untouched.
  */
-const BOOLEAN_LONG = new Set([
+export const BOOLEAN_LONG = new Set([
   "detach",
   "interactive",
   "tty",
@@ -22,7 +22,7 @@ const BOOLEAN_LONG = new Set([
   "help",
   "use-api-socket",
 ]);
-const BOOLEAN_SHORT = new Set(["d", "i", "t", "P", "q", "h"]);
+export const BOOLEAN_SHORT = new Set(["d", "i", "t", "P", "q", "h"]);
 
 export type PullPolicy = "missing" | "always" | "never";
 const PULL_POLICIES: readonly string[] = ["missing", "always", "never"];

@@ -15,10 +15,11 @@ import { renderStaticFiles } from "../delivery/static-files.js";
 import type { DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
 import { DockerError, SsoDockerError } from "../runtime/errors.js";
-import { containerArgv, preludeArgs } from "./container-command.js";
 import { exitOf, forwardSignals } from "./docker-process.js";
 import { imageToRun } from "./image-to-run.js";
 import type { RunArgs } from "./run-args.js";
+import { writePlan } from "./run-plan.js";
+import { prepareRunVolume, volumeMount } from "./run-volume.js";
 
 export const PROFILES_LABEL = "sso-docker.profiles";
 /** A random value per `sso-docker run`: how it finds its own container's start event. */
@@ -35,31 +36,35 @@ export interface RunContainerOptions {
 }
 
 /**
- * What sso-docker adds to `docker run`: a tmpfs for the config and the secrets (1777 so a
- * non-root prelude can write; the push makes the secret dir the user's, 0700), the labels, the
- * config path.
+ * What sso-docker adds to `docker run`: a tmpfs for the secrets (the push makes the secret dir
+ * the user's, 0700), the read-only volume with the config and helper, the labels and the
+ * config path. The per-run label comes separately (`runLabel`).
  */
-export function deliveryOptions(profileNames: readonly string[], runId: string): string[] {
+export function deliveryOptions(profileNames: readonly string[], volume: string): string[] {
   return [
     "--tmpfs",
-    `${RUN_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=1777`,
+    `${RUN_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=755`,
+    "--mount",
+    volumeMount(volume),
     "--label",
     `${PROFILES_LABEL}=${profileNames.join(",")}`,
-    "--label",
-    `${RUN_LABEL}=${runId}`,
     "--env",
     `AWS_CONFIG_FILE=${RUN_CONFIG_PATH}`,
   ];
 }
 
-interface Fetched {
+export function runLabel(runId: string): string[] {
+  return ["--label", `${RUN_LABEL}=${runId}`];
+}
+
+export interface Fetched {
   profiles: DeliveryProfile[];
   /** Epoch ms of the first refresh these credentials need. */
   refreshAt: number;
 }
 
 /** What the container's config says of a profile. */
-function settingsOf(r: ResolvedProfile): ProfileSettings {
+export function settingsOf(r: ResolvedProfile): ProfileSettings {
   return {
     name: r.profile.profileName,
     ...(r.profile.region ? { region: r.profile.region } : {}),
@@ -67,7 +72,7 @@ function settingsOf(r: ResolvedProfile): ProfileSettings {
   };
 }
 
-async function fetchProfiles(
+export async function fetchProfiles(
   source: CredentialSource,
   resolved: readonly ResolvedProfile[],
 ): Promise<Fetched> {
@@ -120,9 +125,8 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
         }
         return resolved;
       })(),
-      imageToRun(engine, args, docker).then((image) => {
-        deps.logger.debug(`image ${args.image} inspected`);
-        return image;
+      imageToRun(engine, args, docker).then(() => {
+        deps.logger.debug(`image ${args.image} on the engine`);
       }),
       start.opened,
     ]);
@@ -130,24 +134,31 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     done.abort();
     throw error;
   }
-  const [resolved, image] = prepared;
+  const [resolved] = prepared;
   const fetched = fetchProfiles(source, resolved);
   // Awaited once the container has started; a run that ends before that never reads it.
   fetched.catch(() => undefined);
   const files = renderStaticFiles(resolved.map(settingsOf), RUN_LAYOUT);
-  const prelude = preludeArgs(files, containerArgv(image, args));
-  const spawnedAt = Date.now();
+  let volume: string;
+  try {
+    volume = await prepareRunVolume(engine, args.image, files);
+  } catch (error) {
+    done.abort();
+    throw error;
+  }
+  deps.logger.debug(`image has /bin/sh; volume ${volume} ready`);
+  const delivery = deliveryOptions(names, volume);
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
   const child = spawn(
     docker,
     [
       "run",
-      ...deliveryOptions(names, runId),
+      ...delivery,
+      ...runLabel(runId),
       ...args.options,
-      "--entrypoint",
-      prelude.entrypoint,
+      ...(args.entrypoint === undefined ? [] : ["--entrypoint", args.entrypoint]),
       args.image,
-      ...prelude.args,
+      ...args.command,
     ],
     { stdio: ["inherit", args.detach ? "pipe" : "inherit", "inherit"] },
   );
@@ -168,6 +179,20 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     },
   );
 
+  // Everything checked and the role credentials in hand: the shell front may run the next
+  // such run without Node.
+  const planned = fetched.then(
+    (first) =>
+      writePlan(deps, {
+        given: args.profiles,
+        names,
+        until: first.refreshAt,
+        image: args.image,
+        options: delivery,
+        volume,
+      }),
+    () => undefined,
+  );
   const sync = keepSynced({
     deps,
     engine,
@@ -181,9 +206,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   const code = await exited;
   const outcome = await sync;
   if (outcome.error !== undefined) throw outcome.error;
-  if (outcome.containerId === undefined && (code === 126 || code === 127)) {
-    if (!(await startedSince(engine, runId, spawnedAt))) throw noShellError(args.image);
-  }
+  await planned;
   if (args.detach && code === 0) {
     (options.stdout ?? process.stdout).write(printedId);
     const expiry = outcome.pushed?.[0]?.credentials.expiration.toISOString() ?? "";
@@ -194,7 +217,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   return code;
 }
 
-interface SyncOutcome {
+export interface SyncOutcome {
   containerId?: string;
   /** What the first push delivered. */
   pushed?: DeliveryProfile[];
@@ -207,7 +230,7 @@ interface SyncOutcome {
  * `signal` aborts (or after the first push with `once`). A first push that fails (no shell,
  * unknown user, …) stops the container: it must not run on without credentials.
  */
-async function keepSynced(input: {
+export async function keepSynced(input: {
   deps: Deps;
   engine: DockerEngine;
   /** The container's id once it has started; undefined if the run ends first. */
@@ -258,7 +281,8 @@ async function keepSynced(input: {
         await push(fresh.profiles);
         next = fresh.refreshAt;
       } catch (error) {
-        if (stopped()) break;
+        // A container that has just exited (docker run not yet) needs no refresh.
+        if (stopped() || !(await isRunning(engine, id))) break;
         deps.logger.warn(`could not refresh credentials in ${id.slice(0, 12)}: ${(error as Error).message}`);
         next = deps.clock.now() + 30_000;
       }
@@ -276,7 +300,7 @@ async function keepSynced(input: {
  * missed (no reliance on `since`, whose clock is the engine's). `opened` resolves once the engine
  * has the subscription; `id` with the container's id, or undefined when `signal` aborts first.
  */
-function subscribeToStart(
+export function subscribeToStart(
   engine: DockerEngine,
   runId: string,
   signal: AbortSignal,
@@ -303,30 +327,8 @@ function subscribeToStart(
   return { opened: Promise.race([open, id.then(() => undefined)]), id };
 }
 
-/**
- * Did this run's container start at all? A finite replay of the engine's events (the live
- * subscription normally saw the start already). It reaches a minute back, as the engine's clock
- * may lag ours; the label is unique to this run.
- */
-async function startedSince(engine: DockerEngine, runId: string, since: number): Promise<boolean> {
-  const window = { since: since - 60_000, until: Date.now() };
-  for await (const event of engine.events({ ...window, filters: startFilter(runId) })) {
-    if (event.action === "start") return true;
-  }
-  return false;
-}
-
 function startFilter(runId: string) {
   return { type: ["container"], event: ["start"], label: [`${RUN_LABEL}=${runId}`] };
-}
-
-function noShellError(image: string): DockerError {
-  return new DockerError(
-    `Image ${image} has no /bin/sh, so sso-docker run cannot set up AWS credentials in it.`,
-    {
-      hint: "sso-docker needs a POSIX shell in the container (distroless and scratch images have none): use a variant with one (busybox, -debug, slim).",
-    },
-  );
 }
 
 async function isRunning(engine: DockerEngine, id: string): Promise<boolean> {

@@ -66,7 +66,7 @@ async function runContainerPart(
     busybox,
     "sh",
     "-c",
-    'cat $AWS_CONFIG_FILE; /bin/sh /run/sso-docker/credential-process /run/sso-docker/secrets/demo.json | sed -E \'s/("(SecretAccessKey|SessionToken)": ?")[^"]*/\\1…/g\'',
+    'cat $AWS_CONFIG_FILE; /bin/sh /run/sso-docker/etc/credential-process /run/sso-docker/secrets/demo.json | sed -E \'s/("(SecretAccessKey|SessionToken)": ?")[^"]*/\\1…/g\'',
   ]);
 }
 
