@@ -1,4 +1,6 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BOOLEAN_LONG, BOOLEAN_SHORT } from "../src/run/run-args.js";
@@ -81,6 +83,27 @@ describe("the shell front of sso-docker run", () => {
     const short = /^\s+i \| t \| P \| q\) ;;$/m.test(script);
     expect(short).toBe(true);
     expect(new Set(["i", "t", "P", "q", "d", "h"])).toEqual(BOOLEAN_SHORT);
+  });
+
+  it("finds its files through the links npm install -g makes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sso-docker-link-"));
+    try {
+      // bin/sso-docker -> ../lib/sso-docker (relative), lib/sso-docker -> the front (absolute).
+      await mkdir(join(dir, "bin"));
+      await mkdir(join(dir, "lib"));
+      await symlink(FRONT, join(dir, "lib", "sso-docker"));
+      await symlink("../lib/sso-docker", join(dir, "bin", "sso-docker"));
+      const linked = await execa(join(dir, "bin", "sso-docker"), ["--version"], {
+        env: fx.env,
+        extendEnv: false,
+      });
+      const { version } = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as {
+        version: string;
+      };
+      expect(linked.stdout).toBe(version);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("joins the variables run-plan.ts keys a plan on, in its order", async () => {
