@@ -1,16 +1,18 @@
 // Benchmark: `sso-docker run --rm IMAGE true` vs `docker run --rm IMAGE true`, interleaved in
 // one run with two more commands that split the difference: the floor of any Node CLI wrapping
 // docker run (node-floor.mjs), and docker run given the very container sso-docker asks for
-// (tmpfs, labels, config path, prelude) straight from this script. Then the time from the
-// container's first instruction to readable credentials.
+// (tmpfs, volume, labels, config path) straight from this script. sso-docker is the installed
+// command (the shell front, dist/bin/sso-docker): after the warm-up run it has a plan and
+// execs docker. Then the time from the container's first instruction to readable credentials.
 // Usage: node bench/run-container.mjs [runs]   (after `npm run build`, with a Docker engine)
 import { median, writeResult } from "./lib.mjs";
 import { fileURLToPath } from "node:url";
-import { CLI, busyboxImage, signedInHome, timeCommand } from "./setup.mjs";
+import { FRONT, busyboxImage, signedInHome, timeCommand } from "./setup.mjs";
+import { RUN_HELPER_PATH, TMPFS_SECRET_DIR } from "../dist/delivery/paths.js";
 import { RUN_LAYOUT } from "../dist/delivery/secret-dir.js";
 import { renderStaticFiles } from "../dist/delivery/static-files.js";
-import { preludeArgs } from "../dist/run/container-command.js";
 import { deliveryOptions } from "../dist/run/run-container.js";
+import { volumeName } from "../dist/run/run-volume.js";
 
 const FLOOR = fileURLToPath(new URL("./node-floor.mjs", import.meta.url));
 
@@ -22,28 +24,26 @@ try {
   const label = ["--label", "sso-docker.bench=1"];
   // Warm-up: image layers, page cache, the role-credential cache.
   await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options);
-  await timeCommand(
-    process.execPath,
-    [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"],
-    options,
-  );
-  const prelude = preludeArgs(renderStaticFiles([{ name: "dev", region: "us-east-1" }], RUN_LAYOUT), [
-    "true",
-  ]);
+  // Through Node: it sets up the volume and writes the plan the later runs use.
+  await timeCommand(FRONT, ["run", "--profile", "dev", "--rm", ...label, image, "true"], options);
+  const volume = volumeName(renderStaticFiles([{ name: "dev", region: "us-east-1" }], RUN_LAYOUT));
   const shapeArgs = [
     "run",
-    ...deliveryOptions(["dev"], "bench"),
+    ...deliveryOptions(["dev"], volume),
+    "--label",
+    "sso-docker.run=bench",
     "--rm",
     ...label,
-    "--entrypoint",
-    prelude.entrypoint,
     image,
-    ...prelude.args,
+    "true",
   ];
   const plain = [];
   const shape = [];
   const floor = [];
   const ours = [];
+  // The same run forced through Node (as the first run of a set of profiles goes).
+  const viaNode = [];
+  const nodeOptions = { ...options, env: { ...options.env, SSO_DOCKER_NODE_RUN: "1" } };
   for (let i = 0; i < runs; i++) {
     plain.push((await timeCommand("docker", ["run", "--rm", ...label, image, "true"], options)).ms);
     shape.push((await timeCommand("docker", shapeArgs, options)).ms);
@@ -51,23 +51,20 @@ try {
       (await timeCommand(process.execPath, [FLOOR, "run", "--rm", ...label, image, "true"], options)).ms,
     );
     ours.push(
-      (
-        await timeCommand(
-          process.execPath,
-          [CLI, "run", "--profile", "dev", "--rm", ...label, image, "true"],
-          options,
-        )
-      ).ms,
+      (await timeCommand(FRONT, ["run", "--profile", "dev", "--rm", ...label, image, "true"], options)).ms,
+    );
+    viaNode.push(
+      (await timeCommand(FRONT, ["run", "--profile", "dev", "--rm", ...label, image, "true"], nodeOptions))
+        .ms,
     );
   }
   // First instruction → credentials readable, measured inside with /proc/uptime (10 ms resolution).
-  const probe =
-    "a=$(cut -d' ' -f1 /proc/uptime); /bin/sh /run/sso-docker/credential-process /run/sso-docker/secrets/dev.json >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b";
+  const probe = `a=$(cut -d' ' -f1 /proc/uptime); /bin/sh ${RUN_HELPER_PATH} ${TMPFS_SECRET_DIR}/dev.json >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b`;
   const toCredentials = [];
   for (let i = 0; i < runs; i++) {
     const { result } = await timeCommand(
-      process.execPath,
-      [CLI, "run", "--profile", "dev", "--rm", ...label, image, "sh", "-c", probe],
+      FRONT,
+      ["run", "--profile", "dev", "--rm", ...label, image, "sh", "-c", probe],
       options,
     );
     const [a, b] = result.stdout.trim().split(" ").map(Number);
@@ -84,6 +81,8 @@ try {
     ratio: median(ours) / median(plain),
     floorRatio: median(floor) / median(plain),
     overFloorMs: median(ours) - median(floor),
+    throughNodeMedianMs: median(viaNode),
+    throughNodeRatio: median(viaNode) / median(plain),
     target: 1.15,
     startToCredentialsMedianMs: median(toCredentials),
     startToCredentialsMaxMs: Math.max(...toCredentials),

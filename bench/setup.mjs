@@ -1,11 +1,13 @@
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { startFakeIdc } from "../dist/fake-idc/index.js";
 
 export const CLI = fileURLToPath(new URL("../dist/bin/main.js", import.meta.url));
+/** The installed command: the shell front of main.js. */
+export const FRONT = fileURLToPath(new URL("../dist/bin/sso-docker", import.meta.url));
 
 /** A fake IAM Identity Center and a HOME signed in to profile `dev`; `close()` removes both. */
 export async function signedInHome(fakeOptions = {}) {
@@ -18,7 +20,7 @@ export async function signedInHome(fakeOptions = {}) {
   );
   const env = {
     HOME: home,
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     AWS_PAGER: "",
     AWS_EC2_METADATA_DISABLED: "true",
     ...idc.endpointEnv(),
