@@ -5,13 +5,13 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BOOLEAN_LONG, BOOLEAN_SHORT } from "../src/run/run-args.js";
 import { FRONT, REPO } from "./cli-support.js";
-import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
+import { sweepTestContainers, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import { RUN_LAYOUT } from "../src/delivery/secret-dir.js";
 import { renderStaticFiles } from "../src/delivery/static-files.js";
 import { PLAN_ENV } from "../src/run/run-plan.js";
 import { volumeName } from "../src/run/run-volume.js";
-import { arnOf, awsCallerArn, PROFILES, startRunFixture, type RunFixture } from "./run-support.js";
+import { arnOf, awsCallerArn, PROFILES, runArgv, startRunFixture, type RunFixture } from "./run-support.js";
 
 // The installed `sso-docker` is a shell front (src/cli/sso-docker.sh): a run whose profiles an
 // earlier run has a plan for execs docker as the same process, with run-pusher.js beside it;
@@ -36,18 +36,13 @@ afterAll(async () => {
 
 /** `sso-docker run` started, not awaited; resolves `started` with the container's first stdout line. */
 function startRun(args: readonly string[]) {
-  const child = execa(
-    FRONT,
-    [
-      "run",
-      "--label",
-      `${TEST_LABEL}=${testRunId}`,
-      "--add-host",
-      "host.docker.internal:host-gateway",
-      ...args,
-    ],
-    { env: fx.env, extendEnv: false, stdin: "ignore", reject: false, timeout: 60_000 },
-  );
+  const child = execa(FRONT, runArgv(args), {
+    env: fx.env,
+    extendEnv: false,
+    stdin: "ignore",
+    reject: false,
+    timeout: 60_000,
+  });
   const firstLine = new Promise<string>((resolve) => {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {

@@ -49,6 +49,18 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** `run <args>`, labelled for the sweep, with the host gateway added (the fake runs on the host). */
+export function runArgv(args: readonly string[]): string[] {
+  return [
+    "run",
+    "--label",
+    `${TEST_LABEL}=${testRunId}`,
+    "--add-host",
+    "host.docker.internal:host-gateway",
+    ...args,
+  ];
+}
+
 export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promise<RunFixture> {
   assertBuilt();
   const [images, idc, home] = await Promise.all([
@@ -91,25 +103,13 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     env,
     endpoint: `http://host.docker.internal:${port}`,
     async run(args, options = {}) {
-      const result = await execa(
-        FRONT,
-        [
-          ...(options.debug === true ? ["--debug"] : []),
-          "run",
-          "--label",
-          `${TEST_LABEL}=${testRunId}`,
-          "--add-host",
-          "host.docker.internal:host-gateway",
-          ...args,
-        ],
-        {
-          env: { ...env, ...options.env },
-          extendEnv: false,
-          stdin: "ignore",
-          reject: false,
-          timeout: options.timeoutMs ?? 60_000,
-        },
-      );
+      const result = await execa(FRONT, [...(options.debug === true ? ["--debug"] : []), ...runArgv(args)], {
+        env: { ...env, ...options.env },
+        extendEnv: false,
+        stdin: "ignore",
+        reject: false,
+        timeout: options.timeoutMs ?? 60_000,
+      });
       return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
     },
     async hostSecrets() {

@@ -3,6 +3,7 @@ import type { ContainerDetails, DockerEngine, ExecRequest, ExecResult } from "..
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { metadataRemoteUser, readFeatureParticipation, resolveParticipation } from "./devcontainer.js";
 import { DEFAULT_RULES } from "./participation.js";
+import { fakeEngine } from "../../test/support/fake-engine.js";
 
 const METADATA = JSON.stringify([{ id: "./sso-docker" }, { remoteUser: "root" }, { remoteUser: "dev" }]);
 
@@ -25,29 +26,11 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
 
 function engineAnswering(result: ExecResult): DockerEngine & { requests: ExecRequest[] } {
   const requests: ExecRequest[] = [];
-  const unused = () => Promise.reject(new Error("not used"));
-  return {
-    host: "unix:///fake.sock",
-    requests,
-    ping: unused,
-    inspectContainer: unused,
-    inspectImage: unused,
-    listContainers: unused,
-    inspectVolume: unused,
-    createVolume: unused,
-    removeVolume: unused,
-    createContainer: unused,
-    removeContainer: unused,
-    pathExists: unused,
-    putArchive: unused,
-    events: () => ({
-      [Symbol.asyncIterator]: () => ({ next: unused }),
-    }),
-    exec: (_id, request) => {
-      requests.push(request);
-      return Promise.resolve(result);
-    },
+  const exec = (_id: string, request: ExecRequest) => {
+    requests.push(request);
+    return Promise.resolve(result);
   };
+  return { ...fakeEngine({ exec }), requests };
 }
 
 function recordingLogger(): Logger & { warnings: string[] } {

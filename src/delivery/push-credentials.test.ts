@@ -3,6 +3,7 @@ import type { ContainerDetails, DockerEngine, ExecRequest, ExecResult } from "..
 import { DockerError, ProfileError } from "../runtime/errors.js";
 import type { DeliveryProfile } from "./profile-files.js";
 import { pushCredentials } from "./push-credentials.js";
+import { fakeEngine as unusedEngine } from "../../test/support/fake-engine.js";
 
 // Unit level, with a fake engine: what is sent and how script outcomes read. The real-engine
 // behaviour is in test/delivery*.test.ts.
@@ -37,27 +38,11 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
 
 function fakeEngine(result: ExecResult): DockerEngine & { requests: ExecRequest[] } {
   const requests: ExecRequest[] = [];
-  const unused = () => Promise.reject(new Error("not used"));
-  return {
-    host: "unix:///fake.sock",
-    requests,
-    ping: unused,
-    inspectContainer: unused,
-    inspectImage: unused,
-    listContainers: unused,
-    inspectVolume: unused,
-    createVolume: unused,
-    removeVolume: unused,
-    createContainer: unused,
-    removeContainer: unused,
-    pathExists: unused,
-    putArchive: unused,
-    events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
-    exec: (_id, request) => {
-      requests.push(request);
-      return Promise.resolve(result);
-    },
+  const exec = (_id: string, request: ExecRequest) => {
+    requests.push(request);
+    return Promise.resolve(result);
   };
+  return { ...unusedEngine({ exec }), requests };
 }
 
 const ok = { exitCode: 0, stdout: "user 1000 1000\n", stderr: "" };
