@@ -32,6 +32,12 @@ export interface PushResult {
   warnings: string[];
 }
 
+/**
+ * The push was killed with its container (exec exit 137): the container ended, which its own
+ * `docker run` reports; not a failure of the push to show on top.
+ */
+export class ContainerStoppedError extends DockerError {}
+
 /** The shell and exec commands a push runs: `docker exec -i -u 0 C /bin/sh -s`. */
 export const PUSH_COMMAND = ["/bin/sh", "-s"] as const;
 
@@ -147,9 +153,12 @@ function scriptError(
         },
       );
     case 137:
-      return new DockerError(`Container ${name} stopped while credentials were being pushed into it.`, {
-        hint: `Run \`docker ps -a --filter name=${name}\` to see why it stopped.`,
-      });
+      return new ContainerStoppedError(
+        `Container ${name} stopped while credentials were being pushed into it.`,
+        {
+          hint: `Run \`docker ps -a --filter name=${name}\` to see why it stopped.`,
+        },
+      );
     case PushExit.user:
       return new DockerError(`Cannot find the user "${ctx.user || "root"}" of container ${name}: ${why}.`, {
         hint: `Check \`docker inspect -f '{{.Config.User}}' ${name}\` and /etc/passwd in the image.`,

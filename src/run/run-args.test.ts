@@ -50,12 +50,12 @@ describe("parseRunArgs", () => {
     expect(args.options).toEqual(["-dit", "--detach-keys", "ctrl-x", "--sig-proxy=false", "-u", "1000:1000"]);
   });
 
-  it("takes --entrypoint and --pull out (sso-docker applies them), keeps --platform for docker too", () => {
+  it("takes --pull out (sso-docker pulls first), keeps --entrypoint and --platform for docker", () => {
     const args = parseRunArgs(["--entrypoint", "", "--pull=never", "--platform", "linux/amd64", "img", "x"]);
-    expect(args).toMatchObject({ entrypoint: "", pull: "never", platform: "linux/amd64" });
-    expect(args.options).toEqual(["--platform", "linux/amd64"]);
-    expect(parseRunArgs(["--entrypoint=/bin/app", "img"]).entrypoint).toBe("/bin/app");
-    expect(parseRunArgs(["img"])).toMatchObject({ entrypoint: undefined, pull: "missing" });
+    expect(args).toMatchObject({ pull: "never", platform: "linux/amd64" });
+    expect(args.options).toEqual(["--entrypoint", "", "--platform", "linux/amd64"]);
+    expect(parseRunArgs(["--entrypoint=/bin/app", "img"]).options).toEqual(["--entrypoint=/bin/app"]);
+    expect(parseRunArgs(["img"])).toMatchObject({ pull: "missing" });
     expect(() => parseRunArgs(["--pull", "sometimes", "img"])).toThrow(/--pull must be one of/);
   });
 

@@ -31,13 +31,11 @@ const PULL_POLICIES: readonly string[] = ["missing", "always", "never"];
 export interface RunArgs {
   /** `--profile` values, in order (the first is the container's default profile). */
   profiles: string[];
-  /** docker run's options as given, minus `--profile`, `--entrypoint` and `--pull`. */
+  /** docker run's options as given, minus `--profile` and `--pull`. */
   options: string[];
   image: string;
   /** COMMAND [ARG...] after the image, untouched. */
   command: string[];
-  /** `--entrypoint`: undefined when not given, "" when reset. */
-  entrypoint: string | undefined;
   pull: PullPolicy;
   /** `--platform`, which `docker pull` needs too. */
   platform: string | undefined;
@@ -56,7 +54,6 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     profiles: [],
     options: [],
     command: [],
-    entrypoint: undefined,
     pull: "missing",
     platform: undefined,
     detach: false,
@@ -82,8 +79,6 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       const inline = eq === -1 ? undefined : arg.slice(eq + 1);
       if (name === "profile") {
         out.profiles.push(inline ?? next(arg));
-      } else if (name === "entrypoint") {
-        out.entrypoint = inline ?? next(arg);
       } else if (name === "pull") {
         const policy = inline ?? next(arg);
         if (!PULL_POLICIES.includes(policy)) {

@@ -9,7 +9,7 @@ import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
 import { ownerId } from "../delivery/owner.js";
 import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
-import { pushCredentials } from "../delivery/push-credentials.js";
+import { ContainerStoppedError, pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
 import { renderStaticFiles } from "../delivery/static-files.js";
 import type { DockerEngine } from "../docker/engine.js";
@@ -92,9 +92,8 @@ export async function fetchProfiles(
 }
 
 /**
- * `docker run` itself, with the container's command behind a prelude that writes the config,
- * and credentials pushed the moment the container starts (its helper waits for them) and
- * again before each expiry, while it runs. Everything that can refuse the run (profiles,
+ * `docker run` itself, with the config volume mounted, and credentials pushed the moment the
+ * container starts (its helper waits for them) and again before each expiry, while it runs. Everything that can refuse the run (profiles,
  * sign-in, image) is checked before the container exists; role credentials the caches lack are
  * fetched while docker starts it, and a failure there (a role taken away) stops it. Returns
  * `docker run`'s exit code.
@@ -151,15 +150,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
   const child = spawn(
     docker,
-    [
-      "run",
-      ...delivery,
-      ...runLabel(runId),
-      ...args.options,
-      ...(args.entrypoint === undefined ? [] : ["--entrypoint", args.entrypoint]),
-      args.image,
-      ...args.command,
-    ],
+    ["run", ...delivery, ...runLabel(runId), ...args.options, args.image, ...args.command],
     { stdio: ["inherit", args.detach ? "pipe" : "inherit", "inherit"] },
   );
   const stopForwarding = forwardSignals(child, options.stdinIsTty ?? process.stdin.isTTY);
@@ -263,8 +254,14 @@ export async function keepSynced(input: {
     try {
       await push(initial.profiles);
     } catch (error) {
-      if (signal.aborted || !(error instanceof SsoDockerError) || !(await isRunning(engine, id)))
-        return { containerId: id };
+      // The container may end while the push runs (a command that exits at once), and its state
+      // may still read "running" for a moment after the push was killed with it (exit 137).
+      const ended =
+        signal.aborted ||
+        !(error instanceof SsoDockerError) ||
+        error instanceof ContainerStoppedError ||
+        !(await isRunning(engine, id));
+      if (ended) return { containerId: id };
       await stopContainer(input.docker, id);
       return { containerId: id, error };
     }
