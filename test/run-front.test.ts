@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BOOLEAN_LONG, BOOLEAN_SHORT } from "../src/run/run-args.js";
@@ -56,9 +56,9 @@ function startRun(args: readonly string[]) {
   return { child, firstLine };
 }
 
-/** The host process's program name: `docker` once the front has exec'd it. */
+/** The host process's program (its executable's name): `docker` once the front has exec'd it. */
 async function programOf(pid: number | undefined): Promise<string> {
-  return (await readFile(`/proc/${String(pid)}/comm`, "utf8")).trim();
+  return basename(await readlink(`/proc/${String(pid)}/exe`));
 }
 
 /** Runs `command`, then idles until SIGTERM, which it answers with exit 0. */
