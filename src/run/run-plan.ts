@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { agentStateDir } from "../agent/agent-files.js";
 import { shQuote } from "../delivery/push-script.js";
@@ -152,11 +153,34 @@ export async function writePlan(deps: Deps, plan: RunPlan): Promise<void> {
       await unlink(temp).catch(() => undefined);
       throw error;
     });
+    await settleNewer(file, watchedFiles(deps));
     await prunePlans(dir);
   } catch (error) {
     deps.logger.debug(`no run plan written: ${(error as Error).message}`);
   }
 }
+
+/**
+ * The kernel stamps files from a clock that moves in ticks (4–10 ms), so the plan can get the
+ * very mtime of a cache file written just before it, and the front, which wants it strictly
+ * newer, would never use it (seen in CI). Until it is newer, this waits out a tick and stamps the
+ * plan with the time now. A change after that gets a later stamp than the plan's.
+ */
+async function settleNewer(file: string, watched: readonly string[]): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [plan, ...others] = await Promise.all(
+      [file, ...watched].map((f) => stat(f, { bigint: true }).catch(() => undefined)),
+    );
+    if (plan === undefined) return;
+    if (others.every((o) => o === undefined || plan.mtimeNs > o.mtimeNs)) return;
+    await sleep(TICK_MS);
+    const now = new Date();
+    await utimes(file, now, now);
+  }
+}
+
+/** Longer than the kernel's file-time tick (HZ 100: 10 ms). */
+const TICK_MS = 12;
 
 async function prunePlans(dir: string): Promise<void> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".sh"));
