@@ -1,3 +1,5 @@
+import { escapeControls } from "./untrusted-text.js";
+
 /**
  * Diagnostic output goes to stderr so stdout stays clean for `credentials` and `--json`.
  * Callers log names, paths and counts, never secret values; `redact` is the backstop for
@@ -17,6 +19,15 @@ export function redact(text: string): string {
   return text.replace(SECRET_KEYS, "$1***");
 }
 
+/**
+ * What a log line carries: secrets masked, and one line of printable text whatever a message
+ * holds (a container name, a path, an error that quotes a container), so no part of a message
+ * can start a line of its own or move the terminal's cursor.
+ */
+function clean(message: string): string {
+  return escapeControls(redact(message));
+}
+
 export function createLogger(options: {
   debug: boolean;
   write?: (line: string) => void;
@@ -27,13 +38,13 @@ export function createLogger(options: {
   return {
     // Milliseconds since the process started: enough to see where a command spends its time.
     debug: (message) => {
-      if (options.debug) write(`${prefix}debug: ${redact(message)} (+${Math.round(performance.now())} ms)`);
+      if (options.debug) write(`${prefix}debug: ${clean(message)} (+${Math.round(performance.now())} ms)`);
     },
     info: (message) => {
-      write(`${prefix}${redact(message)}`);
+      write(`${prefix}${clean(message)}`);
     },
     warn: (message) => {
-      write(`${prefix}warning: ${redact(message)}`);
+      write(`${prefix}warning: ${clean(message)}`);
     },
   };
 }
