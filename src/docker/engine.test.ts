@@ -3,6 +3,7 @@ import { getEventListeners } from "node:events";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerError } from "../runtime/errors.js";
+import { ExecOutputError, ExecTimeoutError } from "./errors.js";
 import { createDockerEngine, type DockerEngine, type DockerEvent } from "./engine.js";
 import { createQuickEngine, HttpEngine } from "./http-engine.js";
 
@@ -63,6 +64,27 @@ afterAll(async () => {
   await execa("docker", ["rmi", CONFIGURED], { reject: false });
 });
 
+/**
+ * The error `exec` fails with. A safety net aborts it after 10 s, so that an engine client
+ * without limits fails this test with that message instead of reading a flood for ever.
+ */
+async function guarded(exec: (signal: AbortSignal) => Promise<unknown>): Promise<unknown> {
+  const net = new AbortController();
+  const rssBefore = process.memoryUsage().rss;
+  const timer = setTimeout(() => {
+    const grown = Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20);
+    net.abort(new Error(`exec still running after 10 s (RSS grew by ${String(grown)} MB)`));
+  }, 10_000);
+  try {
+    const result = await exec(net.signal);
+    return new Error(`exec succeeded: ${JSON.stringify(result).slice(0, 200)}`);
+  } catch (error) {
+    return error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe.each(clients)("%s against a real engine", (_name, connect) => {
   let engine: DockerEngine;
   beforeAll(async () => {
@@ -103,7 +125,8 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
 
   it("execs with stdin, separate stdout and stderr, and the exit code", async () => {
     const big = "x".repeat(300_000) + "\n";
-    expect(await engine.exec(box, { cmd: ["cat"], user: "0:0", stdin: big })).toEqual({
+    const request = { cmd: ["cat"], user: "0:0", stdin: big, maxOutputBytes: big.length };
+    expect(await engine.exec(box, request)).toEqual({
       exitCode: 0,
       stdout: big,
       stderr: "",
@@ -119,6 +142,48 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
     const { signal } = new AbortController();
     for (let i = 0; i < 12; i++) await engine.exec(box, { cmd: ["true"], user: "0:0", stdin: "", signal });
     expect(getEventListeners(signal, "abort")).toEqual([]);
+  });
+
+  it("ends an exec that outlives its time limit with an ExecTimeoutError naming the container", async () => {
+    const t0 = performance.now();
+    const error = await guarded((signal) =>
+      engine.exec(box, { cmd: ["sleep", "3600"], user: "0:0", timeoutMs: 1000, signal }),
+    );
+    const elapsed = performance.now() - t0;
+    expect(ExecTimeoutError.is(error), String(error)).toBe(true);
+    expect(error).toBeInstanceOf(DockerError);
+    expect((error as Error).message).toContain(`container ${box.slice(0, 12)} did not finish within 1 s`);
+    expect(elapsed).toBeGreaterThanOrEqual(990);
+    expect(elapsed).toBeLessThan(2500);
+  });
+
+  it("stops reading at the output cap with an ExecOutputError, holding no more than the cap", async () => {
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const flood = await guarded((signal) =>
+      engine.exec(box, { cmd: ["cat", "/dev/zero"], user: "0:0", maxOutputBytes: 65536, signal }),
+    );
+    const elapsed = performance.now() - t0;
+    const growthMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    expect(ExecOutputError.is(flood), String(flood)).toBe(true);
+    expect((flood as Error).message).toContain(
+      `container ${box.slice(0, 12)} wrote more than 64 KiB on stdout`,
+    );
+    expect(elapsed).toBeLessThan(2000);
+    expect(growthMb).toBeLessThan(50);
+    const onStderr = await guarded((signal) =>
+      engine.exec(box, { cmd: ["sh", "-c", "cat /dev/zero >&2"], user: "0:0", maxOutputBytes: 1000, signal }),
+    );
+    expect((onStderr as Error).message).toContain("wrote more than 1000 bytes on stderr");
+  });
+
+  it("applies a 64 KiB cap per stream when the caller names none", async () => {
+    const exact = await engine.exec(box, { cmd: ["head", "-c", "65536", "/dev/zero"], user: "0:0" });
+    expect(exact.stdout.length).toBe(65536);
+    const over = await guarded((signal) =>
+      engine.exec(box, { cmd: ["head", "-c", "65537", "/dev/zero"], user: "0:0", signal }),
+    );
+    expect(ExecOutputError.is(over), String(over)).toBe(true);
   });
 
   it("streams container events, replaying from `since`, until aborted", async () => {

@@ -1,6 +1,5 @@
 import type Docker from "dockerode";
 import { createRequire } from "node:module";
-import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
 import {
@@ -12,6 +11,7 @@ import {
   toVolumeDetails,
 } from "./engine-shapes.js";
 import { toDockerError } from "./errors.js";
+import { readExecStream, withinExecLimits } from "./exec-limits.js";
 import { parseEventStream, type DockerEvent, type EventStream } from "./event-stream.js";
 
 export type { DockerEvent } from "./event-stream.js";
@@ -63,6 +63,16 @@ export interface ExecRequest {
   stdin?: string | Buffer;
   env?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * After this long the exec's connection is closed and the call fails with an ExecTimeoutError
+   * (the process may go on in the container). Default DEFAULT_EXEC_TIMEOUT_MS (20 s).
+   */
+  timeoutMs?: number;
+  /**
+   * Most bytes read from stdout, and from stderr; more ends the call with an ExecOutputError.
+   * Default DEFAULT_EXEC_OUTPUT_BYTES (64 KiB).
+   */
+  maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -164,41 +174,6 @@ function hideDockerModemSshUrlWarning(): void {
     if (code === "DEP0170" && text.startsWith("The URL ssh:")) return;
     emit(warning, ...rest);
   };
-}
-
-// docker-modem is untyped in @types/dockerode; this is the one method we use from it.
-interface Demuxer {
-  demuxStream(
-    stream: Duplex,
-    stdout: { write(chunk: Buffer): void },
-    stderr: { write(chunk: Buffer): void },
-  ): void;
-}
-
-function waitForEnd(stream: Duplex, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      stream.destroy();
-      reject(signal?.reason as Error);
-    };
-    if (signal?.aborted) {
-      onAbort();
-      return;
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const done = (error?: Error) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (error) reject(error);
-      else resolve();
-    };
-    stream.once("end", () => {
-      done();
-    });
-    stream.once("close", () => {
-      done();
-    });
-    stream.once("error", done);
-  });
 }
 
 export class DockerodeEngine implements DockerEngine {
@@ -304,35 +279,34 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   async exec(container: string, request: ExecRequest): Promise<ExecResult> {
-    const withStdin = request.stdin !== undefined;
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+    const { stdin } = request;
     try {
-      const exec = await this.docker.getContainer(container).exec({
-        Cmd: [...request.cmd],
-        User: request.user,
-        AttachStdin: withStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        ...(request.env === undefined ? {} : { Env: [...request.env] }),
+      return await withinExecLimits(container, request, async (signal, limits) => {
+        const exec = await this.docker.getContainer(container).exec({
+          Cmd: [...request.cmd],
+          User: request.user,
+          AttachStdin: stdin !== undefined,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: false,
+          ...(request.env === undefined ? {} : { Env: [...request.env] }),
+          abortSignal: signal,
+        });
+        const stream = await exec.start({
+          hijack: true,
+          stdin: stdin !== undefined,
+          abortSignal: signal,
+        });
+        const output = await readExecStream(stream, {
+          container,
+          stdin,
+          signal,
+          maxOutputBytes: limits.maxOutputBytes,
+        });
+        return { exitCode: await execExitCode(() => exec.inspect({ abortSignal: signal })), ...output };
       });
-      const stream = await exec.start({ hijack: true, stdin: withStdin });
-      (this.docker.modem as Demuxer).demuxStream(
-        stream,
-        { write: (chunk) => stdout.push(chunk) },
-        { write: (chunk) => stderr.push(chunk) },
-      );
-      const ended = waitForEnd(stream, request.signal);
-      // end() half-closes the hijacked connection: the engine then closes the process's stdin.
-      if (withStdin) stream.end(request.stdin);
-      await ended;
-      return {
-        exitCode: await execExitCode(() => exec.inspect()),
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      };
     } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
       throw toDockerError(error, { host: this.host, container, action: "run a command in" });
     }
   }

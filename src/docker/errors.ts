@@ -73,3 +73,75 @@ export function toDockerError(error: unknown, context: DockerErrorContext): Dock
     hint: "Run `docker info` to check the engine; run again with --debug for details.",
   });
 }
+
+const EXEC_TIMEOUT = Symbol.for("sso-docker.ExecTimeoutError");
+const EXEC_OUTPUT = Symbol.for("sso-docker.ExecOutputError");
+
+function branded(error: unknown, brand: symbol): boolean {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[brand] === true;
+}
+
+/** Engine ids are 64 hex digits; messages show the 12 that `docker ps` shows. */
+function shortId(container: string): string {
+  return /^[0-9a-f]{64}$/.test(container) ? container.slice(0, 12) : container;
+}
+
+function describeMs(ms: number): string {
+  return ms % 1000 === 0 ? `${String(ms / 1000)} s` : `${String(ms)} ms`;
+}
+
+function describeBytes(bytes: number): string {
+  return bytes % 1024 === 0 ? `${String(bytes / 1024)} KiB` : `${String(bytes)} bytes`;
+}
+
+/**
+ * A command sso-docker ran in a container did not finish within its time limit: the exec's
+ * stream was closed and nothing more is awaited from it. Branded (`ExecTimeoutError.is`), since
+ * `instanceof` fails across two bundles of this module.
+ */
+export class ExecTimeoutError extends DockerError {
+  override name = "ExecTimeoutError";
+  readonly [EXEC_TIMEOUT] = true;
+
+  constructor(
+    readonly container: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `A command sso-docker ran in container ${shortId(container)} did not finish within ${describeMs(timeoutMs)}; it was abandoned.`,
+      {
+        hint: `See what hangs in it with \`docker top ${shortId(container)}\`; sso-docker tries again on its next refresh.`,
+      },
+    );
+  }
+
+  static is(error: unknown): error is ExecTimeoutError {
+    return branded(error, EXEC_TIMEOUT);
+  }
+}
+
+/**
+ * A command sso-docker ran in a container wrote more than it may on stdout or stderr: reading
+ * stopped there, so a flooding container cannot fill the host's memory.
+ */
+export class ExecOutputError extends DockerError {
+  override name = "ExecOutputError";
+  readonly [EXEC_OUTPUT] = true;
+
+  constructor(
+    readonly container: string,
+    readonly stream: "stdout" | "stderr",
+    readonly maxBytes: number,
+  ) {
+    super(
+      `A command sso-docker ran in container ${shortId(container)} wrote more than ${describeBytes(maxBytes)} on ${stream}; sso-docker stopped reading it.`,
+      {
+        hint: `Check the container's binaries (\`docker diff ${shortId(container)}\`); sso-docker tries again on its next refresh.`,
+      },
+    );
+  }
+
+  static is(error: unknown): error is ExecOutputError {
+    return branded(error, EXEC_OUTPUT);
+  }
+}

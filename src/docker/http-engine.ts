@@ -3,7 +3,6 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import { request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
 import type { Env } from "../runtime/env.js";
-import { StreamDemuxer } from "./demux.js";
 import type {
   ContainerDetails,
   ContainerSummary,
@@ -28,6 +27,7 @@ import {
   type VolumeInfo,
 } from "./engine-shapes.js";
 import { toDockerError } from "./errors.js";
+import { readExecStream, withinExecLimits } from "./exec-limits.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
 
 /**
@@ -114,60 +114,48 @@ export class HttpEngine implements DockerEngine {
   async exec(container: string, request: ExecRequest): Promise<ExecResult> {
     const context = { container, action: "run a command in" };
     const { stdin } = request;
-    const created = await this.json<{ Id: string }>(
-      "POST",
-      `/containers/${encodeURIComponent(container)}/exec`,
-      context,
-      {
-        Cmd: [...request.cmd],
-        User: request.user,
-        AttachStdin: stdin !== undefined,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        ...(request.env === undefined ? {} : { Env: [...request.env] }),
-      },
-    );
-    const demuxer = new StreamDemuxer();
-    const socket = await this.upgrade(`/exec/${created.Id}/start`, { Detach: false, Tty: false }, context);
-    const { signal } = request;
-    let onAbort: (() => void) | undefined;
     try {
-      await new Promise<void>((resolve, reject) => {
-        onAbort = () => {
-          reject(signal?.reason as Error);
-        };
-        if (signal?.aborted) {
-          onAbort();
-          return;
-        }
-        signal?.addEventListener("abort", onAbort, { once: true });
-        socket.on("data", (chunk: Buffer) => {
-          demuxer.push(chunk);
+      return await withinExecLimits(container, request, async (signal, limits) => {
+        const created = await untilAborted(
+          this.json<{ Id: string }>("POST", `/containers/${encodeURIComponent(container)}/exec`, context, {
+            Cmd: [...request.cmd],
+            User: request.user,
+            AttachStdin: stdin !== undefined,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: false,
+            ...(request.env === undefined ? {} : { Env: [...request.env] }),
+          }),
+          signal,
+        );
+        const socket = await this.upgrade(
+          `/exec/${created.Id}/start`,
+          { Detach: false, Tty: false },
+          context,
+          signal,
+        );
+        const output = await readExecStream(socket, {
+          container,
+          stdin,
+          signal,
+          maxOutputBytes: limits.maxOutputBytes,
         });
-        socket.once("end", resolve);
-        socket.once("close", () => {
-          resolve();
-        });
-        socket.once("error", (error) => {
-          reject(toDockerError(error, { host: this.host, ...context }));
-        });
-        // end() half-closes the connection: the engine then closes the process's stdin.
-        if (stdin !== undefined) socket.end(stdin);
+        const exitCode = await execExitCode(() =>
+          untilAborted(
+            this.json<{ Running: boolean; ExitCode: number | null }>(
+              "GET",
+              `/exec/${created.Id}/json`,
+              context,
+            ),
+            signal,
+          ),
+        );
+        return { exitCode, ...output };
       });
-    } finally {
-      // One signal serves every push of a long run: leave no listener behind.
-      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-      socket.destroy();
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw toDockerError(error, { host: this.host, ...context });
     }
-    const exitCode = await execExitCode(() =>
-      this.json<{ Running: boolean; ExitCode: number | null }>("GET", `/exec/${created.Id}/json`, context),
-    );
-    return {
-      exitCode,
-      stdout: Buffer.concat(demuxer.stdout).toString("utf8"),
-      stderr: Buffer.concat(demuxer.stderr).toString("utf8"),
-    };
   }
 
   async *events(options: EventsOptions = {}): AsyncGenerator<DockerEvent> {
@@ -332,27 +320,55 @@ export class HttpEngine implements DockerEngine {
     return { req, response };
   }
 
-  /** POST that the engine answers with 101 and then a raw two-way stream (exec start). */
+  /**
+   * POST that the engine answers with 101 and then a raw two-way stream (exec start). Aborting
+   * `signal` closes the request, and a stream that arrives after all the same.
+   */
   private async upgrade(
     path: string,
     body: unknown,
     context: { container?: string; action: string },
+    signal: AbortSignal,
   ): Promise<Socket> {
     const { req, response } = this.open("POST", path, body, { Connection: "Upgrade", Upgrade: "tcp" });
+    const onAbort = () => req.destroy();
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
       return await new Promise<Socket>((resolve, reject) => {
         req.once("upgrade", (_res: IncomingMessage, socket: Socket, head: Buffer) => {
+          if (signal.aborted) {
+            socket.destroy();
+            reject(signal.reason as Error);
+            return;
+          }
           if (head.length > 0) socket.unshift(head);
           resolve(socket);
         });
         response.then(async (res) => {
           reject(await httpError(res));
         }, reject);
+        if (signal.aborted) reject(signal.reason as Error);
       });
     } catch (error) {
       throw toDockerError(error, { host: this.host, ...context });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the request itself runs to its end). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => {
+      signal.removeEventListener("abort", onAbort);
+    });
+  });
 }
 
 async function readBody(res: IncomingMessage): Promise<string> {
