@@ -13,6 +13,7 @@ import { ContainerSyncer } from "./container-syncer.js";
 import type { ParticipationRule } from "./participation.js";
 import { DEFAULT_RULES } from "./participation.js";
 import { LifetimeTracker } from "./refresh-policy.js";
+import { describeTally, PUSH_PATIENCE_MS, RefreshDispatcher } from "./refresh-dispatch.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
 import { formatDelay, SessionGuard } from "./session-guard.js";
 
@@ -103,6 +104,8 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     onChange,
   });
   const concurrency = options.concurrency ?? 8;
+  // A push still running after this frees its slot in a round or reconcile (see PUSH_PATIENCE_MS).
+  const patience = { ms: PUSH_PATIENCE_MS, clock };
   const scheduler = new RefreshScheduler(clock, signal, (key) => refreshRound(key));
   const syncer = new ContainerSyncer({
     deps,
@@ -117,27 +120,43 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     },
     onChange,
   });
+  const dispatcher = new RefreshDispatcher({
+    push: (managed, reason, want) => syncer.push(managed, reason, want),
+    concurrency,
+    clock,
+    signal,
+  });
 
-  /** One fetch for the identity, then a push to each of its containers that lacks it. */
+  /**
+   * One fetch for the identity, the next round armed at once, then a push to each of its
+   * containers that lacks the credentials. The round ends there: its pushes go on (each within
+   * the exec time limit), so a stuck container never delays the next round, and the
+   * `refreshed` event follows once they have ended.
+   */
   async function refreshRound(key: string): Promise<void> {
     const first = syncer.usersOf(key)[0];
     const resolved = first?.resolved.find((r) => identityKey(r.identity) === key);
     if (!resolved) return; // nobody uses it any more: let the timer lapse
     try {
       const credentials = await guard.obtain(resolved, { signal, persistent: true });
+      scheduler.rearm(key, lifetimes.dueAt(credentials));
       const users = syncer.usersOf(key);
       const { roleName, accountId } = resolved.identity;
+      const role = `${roleName}@${accountId}`;
       logger.info(
-        `refreshed ${roleName}@${accountId} (expires ${isoSeconds(credentials.expiration)}); pushing to ${users.length} container(s)`,
+        `refreshed ${role} (expires ${isoSeconds(credentials.expiration)}); pushing to ${users.length} container(s)`,
       );
-      const unless = { identity: key, accessKeyId: credentials.accessKeyId };
-      await forEachLimited(users, concurrency, (m) => syncer.push(m, "refresh", unless));
-      scheduler.ensure(key, lifetimes.dueAt(credentials));
-      emitter.emit("refreshed", {
-        identity: key,
-        containers: users.length,
-        expiration: credentials.expiration,
-        at: clock.now(),
+      const want = { identity: key, accessKeyId: credentials.accessKeyId };
+      void dispatcher.dispatch(want, users).then((tally) => {
+        if (signal.aborted) return;
+        const troubled = tally.failed.length + tally.busy.length > 0;
+        logger[troubled ? "info" : "debug"](`refresh of ${role}: ${describeTally(tally)}`);
+        emitter.emit("refreshed", {
+          identity: key,
+          containers: users.length,
+          expiration: credentials.expiration,
+          at: clock.now(),
+        });
       });
     } catch (err) {
       if (!signal.aborted) logger.warn(`refresh of ${key} stopped: ${(err as Error).message}`);
@@ -170,7 +189,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     const running = await engine.listContainers();
     const ids = new Set(running.map((c) => c.id));
     for (const id of [...syncer.containers.keys()]) if (!ids.has(id)) syncer.forget(id);
-    await forEachLimited(running, concurrency, (c) => syncer.request(c.id, "reconcile"));
+    await forEachLimited(running, concurrency, (c) => syncer.request(c.id, "reconcile"), { patience });
     emitter.emit("reconciled", { containers: syncer.containers.size, at: clock.now() });
   }
 

@@ -1,3 +1,5 @@
+import type { Clock } from "../runtime/clock.js";
+
 export interface BackoffOptions {
   /** First delay. */
   baseMs: number;
@@ -11,18 +13,44 @@ export function backoffMs(attempt: number, options: BackoffOptions): number {
   return Math.min(options.maxMs, options.baseMs * 2 ** exponent);
 }
 
-/** Runs `task` on every item with at most `limit` running at once; never rejects (tasks handle errors). */
+export interface LimitOptions {
+  /**
+   * A task running longer than this stops counting against `limit` (it is almost surely waiting
+   * on a hung container, and is bounded by its own exec time limit), so a few stuck tasks cannot
+   * hold every slot while the rest wait.
+   */
+  patience?: { ms: number; clock: Clock };
+  /** Once aborted, no further task is started; those under way go on. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `task` on every item with at most `limit` running at once; resolves when every task it
+ * started has ended, and never rejects (tasks handle their errors).
+ */
 export async function forEachLimited<T>(
   items: readonly T[],
   limit: number,
-  task: (item: T) => Promise<void>,
+  task: (item: T) => Promise<unknown>,
+  options: LimitOptions = {},
 ): Promise<void> {
+  const { patience, signal } = options;
   let next = 0;
+  const started: Promise<unknown>[] = [];
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && signal?.aborted !== true) {
       const item = items[next++] as T;
-      await task(item).catch(() => undefined);
+      const run = task(item).catch(() => undefined);
+      started.push(run);
+      if (patience === undefined) {
+        await run;
+        continue;
+      }
+      const timer = new AbortController();
+      await Promise.race([run, patience.clock.sleep(patience.ms, timer.signal).catch(() => undefined)]);
+      timer.abort();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(started);
 }

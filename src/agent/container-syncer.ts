@@ -27,9 +27,32 @@ export interface ManagedContainer {
   lastError?: string;
   /** Aborted when the container dies or is destroyed. */
   controller: AbortController;
-  /** Pushes to one container run one after another, so an older push never lands last. */
-  queue: Promise<void>;
+  /**
+   * A push runs now. Another is never queued behind it (a hung one would hold the queue): it is
+   * noted in `again` instead, and one more push follows when this one ends, so pushes to one
+   * container never overlap and an older one never lands last.
+   */
+  busy: boolean;
+  again?: PushRequest;
 }
+
+/** Push only if the container lacks this access key of this identity (a refresh round). */
+export interface PushWant {
+  identity: string;
+  accessKeyId: string;
+}
+
+interface PushRequest {
+  reason: SyncReason;
+  /** Undefined: push whatever the container holds (a start, a reconcile). */
+  want: PushWant | undefined;
+}
+
+/**
+ * "busy": another push was under way, this one follows it; "current": the container had the
+ * credentials; "skipped": the container is gone, stopping, or has no profiles to push.
+ */
+export type PushOutcome = "pushed" | "current" | "busy" | "failed" | "skipped";
 
 export interface SyncerOptions {
   deps: Deps;
@@ -120,15 +143,41 @@ export class ContainerSyncer {
     );
   }
 
-  /** Pushes every profile of the container; with `unless`, skips it if it already has that key. */
-  push(
-    managed: ManagedContainer,
-    reason: SyncReason,
-    unless?: { identity: string; accessKeyId: string },
-  ): Promise<void> {
-    const run = managed.queue.then(() => this.pushNow(managed, reason, unless));
-    managed.queue = run.catch(() => undefined);
-    return run;
+  /**
+   * Pushes every profile of the container; with `want`, only if it lacks that key. If a push to it
+   * is under way, returns "busy" at once and the request is kept for one more push after it.
+   */
+  push(managed: ManagedContainer, reason: SyncReason, want?: PushWant): Promise<PushOutcome> {
+    if (managed.busy) {
+      const previous = managed.again;
+      // A request that must push whatever the container holds outranks one that may skip it.
+      const unconditional = previous !== undefined && previous.want === undefined;
+      managed.again = { reason, want: unconditional ? undefined : want };
+      return Promise.resolve("busy");
+    }
+    managed.busy = true;
+    const first = this.pushNow(managed, reason, want);
+    void first.then(() => this.followUps(managed));
+    return first;
+  }
+
+  /** Requests that came in while a push ran: one push each time, the newest credentials. */
+  private async followUps(managed: ManagedContainer): Promise<void> {
+    for (let next = this.takeAgain(managed); next; next = this.takeAgain(managed)) {
+      await this.pushNow(managed, next.reason, next.want);
+    }
+  }
+
+  /** The request to push next, or none: then the container is free (in the same step). */
+  private takeAgain(managed: ManagedContainer): PushRequest | undefined {
+    const next = managed.again;
+    delete managed.again;
+    const gone = this.options.signal.aborted || this.containers.get(managed.details.id) !== managed;
+    if (next === undefined || gone) {
+      managed.busy = false;
+      return undefined;
+    }
+    return next;
   }
 
   private async syncOnce(id: string, reason: SyncReason): Promise<void> {
@@ -179,22 +228,23 @@ export class ContainerSyncer {
       resolved: [],
       pushedKeys: new Map(),
       controller: new AbortController(),
-      queue: Promise.resolve(),
+      busy: false,
     };
     this.containers.set(details.id, managed);
     this.options.onChange();
     return managed;
   }
 
+  /** Never rejects: a failure is recorded on the container (status shows it). */
   private async pushNow(
     managed: ManagedContainer,
     reason: SyncReason,
-    unless: { identity: string; accessKeyId: string } | undefined,
-  ): Promise<void> {
+    want: PushWant | undefined,
+  ): Promise<PushOutcome> {
     const { deps, engine, guard, lifetimes, emitter } = this.options;
     const { details, participation } = managed;
-    if (this.containers.get(details.id) !== managed || managed.resolved.length === 0) return;
-    if (unless && managed.pushedKeys.get(unless.identity) === unless.accessKeyId) return;
+    if (this.containers.get(details.id) !== managed || managed.resolved.length === 0) return "skipped";
+    if (want && managed.pushedKeys.get(want.identity) === want.accessKeyId) return "current";
     const signal = AbortSignal.any([this.options.signal, managed.controller.signal]);
     try {
       const t0 = performance.now();
@@ -234,9 +284,14 @@ export class ContainerSyncer {
         at: managed.lastPush,
       });
       this.options.onChange();
+      return "pushed";
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted) return "skipped";
+      // A push that timed out may still finish in the container, and one that failed may have
+      // replaced some files: what it holds is unknown, so the next round pushes again.
+      managed.pushedKeys.clear();
       this.recordFailure(managed, err);
+      return "failed";
     }
   }
 
