@@ -146,6 +146,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   clearInterval(rss.timer);
+  const grown = (rss.peak - rss.baseline) / 2 ** 20;
+  console.info(`isolation: agent RSS peak ${grown.toFixed(1)} MB over the baseline, over the whole file`);
   if (process.env["AGENT_TEST_LOG"]) console.info(logs.join("\n"));
   await agent?.stop();
   await idc.close();
