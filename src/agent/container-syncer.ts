@@ -157,7 +157,8 @@ export class ContainerSyncer {
     }
     managed.busy = true;
     const first = this.pushNow(managed, reason, want);
-    void first.then(() => this.followUps(managed));
+    // Whatever became of it, the container must not stay busy.
+    void first.catch(() => undefined).then(() => this.followUps(managed));
     return first;
   }
 
