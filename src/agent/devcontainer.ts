@@ -124,8 +124,13 @@ export async function resolveParticipation(
   const matched = participationOf(container, rules);
   if (matched) return withRemoteUser(matched, container);
   if (!usesFeature(container) || !container.running || container.paused) return undefined;
+  const t0 = performance.now();
   try {
-    return await readFeatureParticipation(options.images, container);
+    const participation = await readFeatureParticipation(options.images, container);
+    options.logger.debug(
+      `${container.name}: the Feature's files of image ${shortImage(container.image)} in ${Math.round(performance.now() - t0)} ms`,
+    );
+    return participation;
   } catch (err) {
     if (!options.signal?.aborted) options.logger.warn(err instanceof Error ? err.message : String(err));
     return undefined;
