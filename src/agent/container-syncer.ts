@@ -11,6 +11,7 @@ import type { AgentEmitter, SyncReason } from "./agent-events.js";
 import { isoSeconds } from "./agent-state.js";
 import type { Participation, ParticipationRule } from "./participation.js";
 import { resolveParticipation } from "./devcontainer.js";
+import { FeatureImageReader } from "./feature-image.js";
 import type { LifetimeTracker } from "./refresh-policy.js";
 import type { SessionGuard } from "./session-guard.js";
 
@@ -93,9 +94,11 @@ export class ContainerSyncer {
   private readonly epochs = new Map<string, number>();
 
   private readonly pushedBy: string;
+  private readonly featureImages: FeatureImageReader;
 
   constructor(private readonly options: SyncerOptions) {
     this.pushedBy = ownerId(options.deps.paths.home);
+    this.featureImages = new FeatureImageReader(options.engine, { signal: options.signal });
   }
 
   /**
@@ -194,8 +197,9 @@ export class ContainerSyncer {
       else deps.logger.warn(`cannot inspect container ${id.slice(0, 12)}: ${messageOf(err)}`);
       return;
     }
-    const participation = await resolveParticipation(engine, details, this.options.rules, {
+    const participation = await resolveParticipation(details, this.options.rules, {
       logger: deps.logger,
+      images: this.featureImages,
       signal: this.options.signal,
     });
     if (!participation) {

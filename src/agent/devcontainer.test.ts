@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerDetails, DockerEngine, ExecRequest, ExecResult } from "../docker/engine.js";
+import type { ContainerDetails } from "../docker/engine.js";
+import { DockerError } from "../runtime/errors.js";
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { metadataRemoteUser, readFeatureParticipation, resolveParticipation } from "./devcontainer.js";
+import { FeatureImageReader } from "./feature-image.js";
 import { DEFAULT_RULES } from "./participation.js";
-import { fakeEngine } from "../../test/support/fake-engine.js";
+import { imageFilesEngine } from "../../test/support/image-files-engine.js";
 
 const METADATA = JSON.stringify([{ id: "./sso-docker" }, { remoteUser: "root" }, { remoteUser: "dev" }]);
 
@@ -11,7 +13,7 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
   return {
     id: "c1",
     name: "dc",
-    image: "vsc-x",
+    image: IMAGE,
     user: "root",
     env: { SSO_DOCKER_FEATURE: "1" },
     labels: { "devcontainer.metadata": METADATA, "devcontainer.local_folder": "/src" },
@@ -24,13 +26,14 @@ function container(overrides: Partial<ContainerDetails> = {}): ContainerDetails 
   };
 }
 
-function engineAnswering(result: ExecResult): DockerEngine & { requests: ExecRequest[] } {
-  const requests: ExecRequest[] = [];
-  const exec = (_id: string, request: ExecRequest) => {
-    requests.push(request);
-    return Promise.resolve(result);
-  };
-  return { ...fakeEngine({ exec }), requests };
+const IMAGE = `sha256:${"ab12".repeat(16)}`;
+const PROFILES = "/etc/sso-docker/profiles";
+const USER = "/etc/sso-docker/user";
+
+/** A reader over one image (IMAGE) that holds `files`. */
+function imageWith(files: Record<string, string | Error>) {
+  const engine = imageFilesEngine({ [IMAGE]: files });
+  return { engine, images: new FeatureImageReader(engine) };
 }
 
 function recordingLogger(): Logger & { warnings: string[] } {
@@ -48,71 +51,95 @@ describe("metadataRemoteUser", () => {
 });
 
 describe("readFeatureParticipation", () => {
-  it("reads both files as root in one exec: profiles in order, then the owner", async () => {
-    const engine = engineAnswering({ exitCode: 0, stdout: "dev.admin\nteam@corp\n\napp\n", stderr: "" });
-    const participation = await readFeatureParticipation(engine, container());
+  it("reads both files from the container's image: profiles in order, then the owner", async () => {
+    const { engine, images } = imageWith({ [PROFILES]: "dev.admin\nteam@corp\n\n", [USER]: "app\n" });
+    const participation = await readFeatureParticipation(images, container());
     expect(participation).toEqual({
       profiles: ["dev.admin", "team@corp"],
       user: "app",
       source: "devcontainer-feature",
     });
-    expect(engine.requests).toEqual([
-      { cmd: ["cat", "/etc/sso-docker/profiles", "/etc/sso-docker/user"], user: "0:0" },
+    expect(engine.calls).toEqual([
+      `create ${IMAGE}`,
+      `read reader-1 ${PROFILES}`,
+      `read reader-1 ${USER}`,
+      "remove reader-1",
     ]);
   });
 
   it("lets the sso-docker.user label override the file, and falls back to remoteUser", async () => {
-    const engine = engineAnswering({ exitCode: 0, stdout: "dev\n\n", stderr: "" });
-    expect((await readFeatureParticipation(engine, container())).user).toBe("dev");
+    const { images } = imageWith({ [PROFILES]: "dev\n", [USER]: "\n" });
+    expect((await readFeatureParticipation(images, container())).user).toBe("dev");
     const labelled = container({ labels: { "sso-docker.user": "ops", "devcontainer.metadata": METADATA } });
-    expect((await readFeatureParticipation(engine, labelled)).user).toBe("ops");
+    expect((await readFeatureParticipation(images, labelled)).user).toBe("ops");
+    const { images: withUser } = imageWith({ [PROFILES]: "dev\n", [USER]: "app\n" });
+    expect((await readFeatureParticipation(withUser, labelled)).user).toBe("ops");
+    expect((await readFeatureParticipation(withUser, container())).user).toBe("app");
   });
 
-  it("names the container when the files are missing or hold a bad name", async () => {
-    const missing = engineAnswering({
-      exitCode: 1,
-      stdout: "",
-      stderr: "cat: can't open '/etc/sso-docker/profiles'",
-    });
-    await expect(readFeatureParticipation(missing, container())).rejects.toThrow(
-      /container dc has SSO_DOCKER_FEATURE=1 but no readable \/etc\/sso-docker\/profiles/,
+  it("names the container and its image when the image has no profiles file", async () => {
+    const { images } = imageWith({});
+    await expect(readFeatureParticipation(images, container())).rejects.toThrow(
+      "container dc (image sha256:ab12ab12ab12) has SSO_DOCKER_FEATURE=1 but its image has no /etc/sso-docker/profiles; rebuild it with the sso-docker Feature",
     );
-    const bad = engineAnswering({ exitCode: 0, stdout: "dev ops\ndev\n", stderr: "" });
-    await expect(readFeatureParticipation(bad, container())).rejects.toThrow(/Profile name "dev ops"/);
+  });
+
+  it("quotes what the image's files hold when it is not a name sso-docker can use", async () => {
+    const bad = imageWith({ [PROFILES]: "dev ops\u001b[2J\n", [USER]: "dev\n" });
+    await expect(readFeatureParticipation(bad.images, container())).rejects.toThrow(
+      "container dc (image sha256:ab12ab12ab12): /etc/sso-docker/profiles names «dev ops\\x1b[2J», which sso-docker cannot sync",
+    );
+    const badUser = imageWith({ [PROFILES]: "dev\n", [USER]: "root;id\n" });
+    await expect(readFeatureParticipation(badUser.images, container())).rejects.toThrow(
+      "/etc/sso-docker/user holds «root;id», not a user name or uid",
+    );
+    const empty = imageWith({ [PROFILES]: " \n,\n", [USER]: "dev\n" });
+    await expect(readFeatureParticipation(empty.images, container())).rejects.toThrow(
+      "/etc/sso-docker/profiles names no profile",
+    );
+  });
+
+  it("passes on why the image could not be read (a symlink, say), naming the container", async () => {
+    const refused = new DockerError(
+      "/etc/sso-docker/profiles is a symbolic link (to «/home/dev/p»), not a regular file.",
+    );
+    const { engine, images } = imageWith({ [PROFILES]: refused, [USER]: "dev\n" });
+    await expect(readFeatureParticipation(images, container())).rejects.toThrow(
+      "container dc (image sha256:ab12ab12ab12) has SSO_DOCKER_FEATURE=1 but its image's Feature files cannot be read: /etc/sso-docker/profiles is a symbolic link (to «/home/dev/p»), not a regular file.",
+    );
+    expect(engine.live.size).toBe(0);
   });
 });
 
 describe("resolveParticipation", () => {
   it("prefers the label and env rules, giving a Dev Container's remote user the files", async () => {
-    const engine = engineAnswering({ exitCode: 0, stdout: "from-file\ndev\n", stderr: "" });
+    const { engine, images } = imageWith({ [PROFILES]: "from-file\n", [USER]: "dev\n" });
     const byEnv = container({ env: { SSO_DOCKER_FEATURE: "1", SSO_DOCKER_PROFILES: "a,b" } });
-    expect(await resolveParticipation(engine, byEnv, DEFAULT_RULES, { logger: silentLogger })).toEqual({
+    expect(await resolveParticipation(byEnv, DEFAULT_RULES, { logger: silentLogger, images })).toEqual({
       profiles: ["a", "b"],
       user: "dev",
       source: "env",
     });
-    expect(engine.requests).toHaveLength(0);
+    expect(engine.calls).toEqual([]);
   });
 
-  it("reads the Feature's files only from a running container that carries the marker", async () => {
-    const engine = engineAnswering({ exitCode: 0, stdout: "x\ndev\n", stderr: "" });
-    const options = { logger: silentLogger };
-    expect(
-      await resolveParticipation(engine, container({ env: {} }), DEFAULT_RULES, options),
-    ).toBeUndefined();
-    expect(
-      await resolveParticipation(engine, container({ running: false }), DEFAULT_RULES, options),
-    ).toBeUndefined();
-    expect(engine.requests).toHaveLength(0);
-    expect((await resolveParticipation(engine, container(), DEFAULT_RULES, options))?.profiles).toEqual([
-      "x",
-    ]);
+  it("reads the Feature's files only for a running container that carries the marker", async () => {
+    const { engine, images } = imageWith({ [PROFILES]: "x\n", [USER]: "dev\n" });
+    const options = { logger: silentLogger, images };
+    expect(await resolveParticipation(container({ env: {} }), DEFAULT_RULES, options)).toBeUndefined();
+    expect(await resolveParticipation(container({ running: false }), DEFAULT_RULES, options)).toBeUndefined();
+    expect(engine.calls).toEqual([]);
+    expect((await resolveParticipation(container(), DEFAULT_RULES, options))?.profiles).toEqual(["x"]);
   });
 
-  it("warns and leaves the container alone when the files cannot be read", async () => {
-    const engine = engineAnswering({ exitCode: 1, stdout: "", stderr: "No such file" });
+  it("warns once per start, naming container and image, when the image lacks the files", async () => {
+    const { images } = imageWith({});
     const logger = recordingLogger();
-    expect(await resolveParticipation(engine, container(), DEFAULT_RULES, { logger })).toBeUndefined();
-    expect(logger.warnings).toEqual([expect.stringContaining("rebuild it with the sso-docker Feature")]);
+    expect(await resolveParticipation(container(), DEFAULT_RULES, { logger, images })).toBeUndefined();
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(
+        /^container dc \(image sha256:ab12ab12ab12\) .*no \/etc\/sso-docker\/profiles; rebuild it with the sso-docker Feature$/,
+      ),
+    ]);
   });
 });

@@ -1,22 +1,23 @@
 import { validateProfileName } from "../delivery/profile-files.js";
-import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
+import type { ContainerDetails } from "../docker/engine.js";
 import type { Logger } from "../runtime/logger.js";
+import { quoteForeign } from "../runtime/untrusted-text.js";
+import type { FeatureFiles, FeatureImageReader } from "./feature-image.js";
+import { FEATURE_PROFILES_FILE, FEATURE_USER_FILE } from "./feature-image.js";
 import type { Participation, ParticipationInput, ParticipationRule } from "./participation.js";
 import { parseProfileList, participationOf, USER_LABEL } from "./participation.js";
 
 /**
  * Dev Containers. The sso-docker Feature (devcontainer-feature/src/sso-docker) cannot put its
  * options into the container's env or labels (a Feature's containerEnv is static), so it bakes
- * `SSO_DOCKER_FEATURE=1` into the image env and writes the options to two files that the agent
- * reads with one exec. Containers made by the Dev Containers CLI / VS Code also name their
- * `remoteUser` in the `devcontainer.metadata` label: that user, not `Config.User` (often root),
- * is the one who works in the container, so it owns the credentials.
+ * `SSO_DOCKER_FEATURE=1` into the image env and writes the options to two files of the image,
+ * which the agent reads from the image (feature-image.ts), never from the container. Containers
+ * made by the Dev Containers CLI / VS Code also name their `remoteUser` in the
+ * `devcontainer.metadata` label: that user, not `Config.User` (often root), is the one who works
+ * in the container, so it owns the credentials.
  */
 export const FEATURE_ENV = "SSO_DOCKER_FEATURE";
-/** One profile name a line, in the order of the Feature's `profiles` option. */
-export const FEATURE_PROFILES_FILE = "/etc/sso-docker/profiles";
-/** The owner the Feature resolved at build time (its `user` option, else the remote user). */
-export const FEATURE_USER_FILE = "/etc/sso-docker/user";
+export { FEATURE_PROFILES_FILE, FEATURE_USER_FILE } from "./feature-image.js";
 export const METADATA_LABEL = "devcontainer.metadata";
 
 /** Built with the Feature (the env is in the image, so it survives rebuilds of the container). */
@@ -51,34 +52,59 @@ export function withRemoteUser(participation: Participation, container: Particip
   return remoteUser === undefined ? participation : { ...participation, user: remoteUser };
 }
 
+/** The install script's rule for its `user` option: a user name or uid, nothing a shell splits. */
+const FEATURE_USER = /^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$/;
+
+/** `sha256:0123456789ab`, as `docker images` shows an image ID. */
+function shortImage(image: string): string {
+  return image.replace(/^(sha256:)?([0-9a-f]{12})[0-9a-f]{52}$/, "$1$2");
+}
+
 /**
- * The Feature's options, read from the running container as root in one exec: `cat` of the
- * profiles file then the user file, whose single line comes last. Throws with the container's
- * name when the files are missing or hold a name sso-docker cannot sync.
+ * The Feature's options, read from the container's image (`container.image` is its ID): the
+ * profiles in the file's order, and the owner by precedence — the `sso-docker.user` label, the
+ * Feature's user file, then the `remoteUser` of `devcontainer.metadata`. Throws, naming the
+ * container and its image, when the image lacks the files or they hold what sso-docker cannot
+ * sync; what the files say is quoted, never echoed raw.
  */
 export async function readFeatureParticipation(
-  engine: DockerEngine,
+  images: FeatureImageReader,
   container: ContainerDetails,
-  signal?: AbortSignal,
 ): Promise<Participation> {
-  const result = await engine.exec(container.id, {
-    cmd: ["cat", FEATURE_PROFILES_FILE, FEATURE_USER_FILE],
-    user: "0:0",
-    ...(signal === undefined ? {} : { signal }),
-  });
-  if (result.exitCode !== 0) {
+  const where = `container ${container.name} (image ${shortImage(container.image)})`;
+  const rebuild = "rebuild it with the sso-docker Feature";
+  let files: FeatureFiles;
+  try {
+    files = await images.read(container.image);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`${where} has ${FEATURE_ENV}=1 but its image's Feature files cannot be read: ${reason}`, {
+      cause: err,
+    });
+  }
+  if (files.profiles === undefined) {
     throw new Error(
-      `container ${container.name} has SSO_DOCKER_FEATURE=1 but no readable ${FEATURE_PROFILES_FILE} / ${FEATURE_USER_FILE} (${result.stderr.trim() || `exit ${result.exitCode}`}); rebuild it with the sso-docker Feature`,
+      `${where} has ${FEATURE_ENV}=1 but its image has no ${FEATURE_PROFILES_FILE}; ${rebuild}`,
     );
   }
-  // The user file is one line, so it is what follows the last newline but the final one.
-  const text = result.stdout.endsWith("\n") ? result.stdout.slice(0, -1) : result.stdout;
-  const cut = text.lastIndexOf("\n");
-  const fileUser = text.slice(cut + 1).trim();
-  const profiles = parseProfileList(cut < 0 ? "" : text.slice(0, cut).split("\n").join(","));
+  const profiles = parseProfileList(files.profiles.split("\n").join(","));
   if (profiles.length === 0)
-    throw new Error(`container ${container.name}: ${FEATURE_PROFILES_FILE} names no profile`);
-  for (const name of profiles) validateProfileName(name);
+    throw new Error(`${where}: ${FEATURE_PROFILES_FILE} names no profile; ${rebuild}`);
+  for (const name of profiles) {
+    try {
+      validateProfileName(name);
+    } catch {
+      throw new Error(
+        `${where}: ${FEATURE_PROFILES_FILE} names ${quoteForeign(name)}, which sso-docker cannot sync (letters, digits and . _ - @ + = : / only); ${rebuild}`,
+      );
+    }
+  }
+  const fileUser = (files.user ?? "").split("\n")[0]?.trim() ?? "";
+  if (fileUser !== "" && !FEATURE_USER.test(fileUser)) {
+    throw new Error(
+      `${where}: ${FEATURE_USER_FILE} holds ${quoteForeign(fileUser)}, not a user name or uid; ${rebuild}`,
+    );
+  }
   const label = container.labels[USER_LABEL]?.trim();
   const user = label || fileUser || metadataRemoteUser(container.labels);
   return { profiles, ...(user ? { user } : {}), source: "devcontainer-feature" };
@@ -88,19 +114,23 @@ export async function readFeatureParticipation(
  * What the agent asks of each container: the label/env rules first (they can narrow what an
  * image's Feature asks for), else the Feature's files; a Dev Container's remote user owns the
  * files unless the container says otherwise. Undefined (and a warning) when the Feature's files
- * cannot be read; a stopped container is read again on its start.
+ * cannot be read from the image; a stopped container is resolved again on its start.
  */
 export async function resolveParticipation(
-  engine: DockerEngine,
   container: ContainerDetails,
   rules: readonly ParticipationRule[],
-  options: { logger: Logger; signal?: AbortSignal },
+  options: { logger: Logger; images: FeatureImageReader; signal?: AbortSignal },
 ): Promise<Participation | undefined> {
   const matched = participationOf(container, rules);
   if (matched) return withRemoteUser(matched, container);
   if (!usesFeature(container) || !container.running || container.paused) return undefined;
+  const t0 = performance.now();
   try {
-    return await readFeatureParticipation(engine, container, options.signal);
+    const participation = await readFeatureParticipation(options.images, container);
+    options.logger.debug(
+      `${container.name}: the Feature's files of image ${shortImage(container.image)} in ${Math.round(performance.now() - t0)} ms`,
+    );
+    return participation;
   } catch (err) {
     if (!options.signal?.aborted) options.logger.warn(err instanceof Error ? err.message : String(err));
     return undefined;

@@ -32,7 +32,7 @@ export function toContainerDetails(info: Docker.ContainerInspectInfo): Container
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ""),
-    image: info.Config.Image,
+    image: info.Image,
     user: info.Config.User,
     env: parseEnv(info.Config.Env),
     labels: nullable(info.Config.Labels) ?? {},
@@ -94,7 +94,7 @@ export function toVolumeDetails(info: VolumeInfo): VolumeDetails {
   };
 }
 
-/** `POST /containers/create` for a container that is never started. */
+/** `POST /containers/create` for a container that is never started (so it needs no network). */
 export function toCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
   return {
     Image: spec.image,
@@ -103,6 +103,7 @@ export function toCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions
     Entrypoint: ["/sso-docker-never-started"],
     Cmd: [],
     HostConfig: {
+      NetworkMode: "none",
       Mounts: Object.entries(spec.volumes ?? {}).map(([target, source]) => ({
         Type: "volume" as const,
         Source: source,

@@ -10,7 +10,10 @@ import { createQuickEngine, HttpEngine } from "./http-engine.js";
 // Real engine, both clients held to one contract. Every container carries sso-docker.test=1 and
 // this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
-const RUN = `sso-docker.test.run=${randomUUID()}`;
+const RUN_ID = randomUUID();
+const RUN = `sso-docker.test.run=${RUN_ID}`;
+/** The same two labels, for containers the engine clients create. */
+const TEST_LABELS = { "sso-docker.test": "1", "sso-docker.test.run": RUN_ID };
 const where = { env: process.env, home: process.env["HOME"] ?? "/root" };
 const clients: [string, (options: typeof where) => Promise<DockerEngine>][] = [
   ["DockerodeEngine", (options) => Promise.resolve(createDockerEngine(options))],
@@ -40,15 +43,26 @@ const create = async (cmd: readonly string[]) =>
 const CONFIGURED = `sso-docker-test/engine-configured:${RUN.slice(-12)}`;
 const DOCKERFILE = `FROM ${IMAGE}\nUSER dev\nENTRYPOINT ["/bin/echo", "entry"]\nCMD ["a b", "c"]\n`;
 
+// Files for readFile: a regular file, a symlink, a directory, one over a cap, and an image volume.
+const FILES = `sso-docker-test/engine-files:${RUN.slice(-12)}`;
+const FILES_DOCKERFILE = [
+  `FROM ${IMAGE}`,
+  "RUN mkdir -p /etc/sso-docker /etc/real /data && echo dev > /etc/sso-docker/profiles && echo real > /etc/real/t && ln -s /etc/real/t /etc/sso-docker/link && ln -s /etc/real /etc/linkdir && head -c 70000 /dev/zero > /etc/big && echo seed > /data/seed",
+  "VOLUME /data",
+  "",
+].join("\n");
+
 let box: string;
 let stopped: string;
 let created: string;
 beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
-  await execa("docker", ["build", "-q", "-t", CONFIGURED, "-"], {
-    input: DOCKERFILE,
-    env: { DOCKER_BUILDKIT: "0" },
-  });
+  for (const [tag, input] of [
+    [CONFIGURED, DOCKERFILE],
+    [FILES, FILES_DOCKERFILE],
+  ] as const) {
+    await execa("docker", ["build", "-q", "-t", tag, "-"], { input, env: { DOCKER_BUILDKIT: "0" } });
+  }
   [box, stopped, created] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker", "--user", "dev", "-e", "A=b=c", "--label", "x.y=z"]),
     run([], ["true"]),
@@ -61,7 +75,7 @@ afterAll(async () => {
     .split("\n")
     .filter(Boolean);
   if (ids.length > 0) await execa("docker", ["rm", "-f", ...ids]);
-  await execa("docker", ["rmi", CONFIGURED], { reject: false });
+  await execa("docker", ["rmi", CONFIGURED, FILES], { reject: false });
 });
 
 /**
@@ -103,6 +117,8 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
       tmpfsTargets: ["/run/sso-docker"],
     });
     expect(details.env["A"]).toBe("b=c");
+    // The image's ID, not the name in the config: a name can be moved to another image.
+    expect(details.image).toBe((await engine.inspectImage(IMAGE))?.id);
     expect(details.labels["x.y"]).toBe("z");
   });
 
@@ -184,6 +200,55 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
       engine.exec(box, { cmd: ["head", "-c", "65537", "/dev/zero"], user: "0:0", signal }),
     );
     expect(ExecOutputError.is(over), String(over)).toBe(true);
+  });
+
+  it("reads a file of a never-started container through the archive API, and says when it is absent", async () => {
+    const id = await engine.createContainer({ image: FILES, labels: TEST_LABELS });
+    const read = (path: string, maxBytes = 1024) => engine.readFile(id, path, { maxBytes });
+    expect((await read("/etc/sso-docker/profiles"))?.toString()).toBe("dev\n");
+    // A directory above the file that is a link resolves inside the container's root.
+    expect((await read("/etc/linkdir/t"))?.toString()).toBe("real\n");
+    expect((await read("/etc/big", 70_000))?.length).toBe(70_000);
+    expect(await read("/etc/sso-docker/none")).toBeUndefined();
+    expect(await read("/nowhere/at/all")).toBeUndefined();
+    expect((await engine.listContainers({ labels: [RUN], all: true })).find((c) => c.id === id)?.state).toBe(
+      "created",
+    );
+    await engine.removeContainer(id);
+    await expect(read("/etc/sso-docker/profiles")).rejects.toThrow(`No such container: ${id}.`);
+  });
+
+  it("reads a running container's file too", async () => {
+    const passwd = await engine.readFile(box, "/etc/passwd", { maxBytes: 4096 });
+    expect(passwd?.toString()).toContain("dev:x:1000:1000:");
+  });
+
+  it("refuses a symbolic link at the path (the engine sends the link, not its target), a directory, and a file over the cap", async () => {
+    const id = await engine.createContainer({ image: FILES, labels: TEST_LABELS });
+    try {
+      const read = (path: string, maxBytes = 65_536) => engine.readFile(id, path, { maxBytes });
+      await expect(read("/etc/sso-docker/link")).rejects.toThrow(
+        "/etc/sso-docker/link is a symbolic link (to «/etc/real/t»), not a regular file.",
+      );
+      await expect(read("/etc/linkdir")).rejects.toThrow("/etc/linkdir is a symbolic link (to «/etc/real»)");
+      await expect(read("/etc/sso-docker")).rejects.toThrow(
+        "/etc/sso-docker is a directory, not a regular file.",
+      );
+      await expect(read("/etc/big")).rejects.toThrow("/etc/big is 70000 bytes, over the limit of 65536.");
+    } finally {
+      await engine.removeContainer(id);
+    }
+  });
+
+  it("removes a never-started container with the anonymous volume its image's VOLUME gave it", async () => {
+    const id = await engine.createContainer({ image: FILES, labels: TEST_LABELS });
+    const mounts = (
+      await execa("docker", ["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", id])
+    ).stdout.trim();
+    expect(mounts).toMatch(/^[0-9a-f]{64}$/);
+    await engine.removeContainer(id);
+    const gone = await execa("docker", ["volume", "inspect", mounts], { reject: false });
+    expect(gone.exitCode, `volume ${mounts} outlived its container`).not.toBe(0);
   });
 
   it("streams container events, replaying from `since`, until aborted", async () => {

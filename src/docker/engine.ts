@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { createRequire } from "node:module";
 import type { Env } from "../runtime/env.js";
+import { fileFromArchive, type ArchiveStream } from "./archive-file.js";
 import { locateEngine, toDockerodeOptions } from "./engine-options.js";
 import {
   execExitCode,
@@ -21,6 +22,10 @@ export interface ContainerDetails {
   id: string;
   /** Without the leading slash. */
   name: string;
+  /**
+   * The image ID (`sha256:…`, inspect's `Image`): what the container was made from, whatever
+   * name or tag points elsewhere since.
+   */
   image: string;
   /** `Config.User`: from `--user` or the image's USER; "" means root. */
   user: string;
@@ -111,11 +116,25 @@ export interface DockerEngine {
   removeVolume(name: string): Promise<void>;
   /** A container that is never started: for reading an image's files or writing a volume's. */
   createContainer(spec: ContainerSpec): Promise<string>;
+  /** Forced, with the anonymous volumes its image's VOLUME lines gave it (named ones stay). */
   removeContainer(id: string): Promise<void>;
   /** Whether a path exists in a container's filesystem (started or not). */
   pathExists(id: string, path: string): Promise<boolean>;
   /** Extracts a tar archive at `path` in a container (its volumes included). */
   putArchive(id: string, path: string, tar: Buffer): Promise<void>;
+  /**
+   * The regular file at `path` in a container's filesystem (started or not), through the archive
+   * API, so no process runs in the container. `undefined` when nothing is at `path`. The last
+   * component is not followed: a symbolic link there, a directory or any other non-regular file
+   * is refused, as is a file over `maxBytes`, with a DockerError naming `path` (the caller names
+   * the container). Directories above it resolve inside the container's root, as the engine does.
+   */
+  readFile(id: string, path: string, options: ReadFileOptions): Promise<Buffer | undefined>;
+}
+
+export interface ReadFileOptions {
+  maxBytes: number;
+  signal?: AbortSignal;
 }
 
 export interface VolumeDetails {
@@ -217,7 +236,8 @@ export class DockerodeEngine implements DockerEngine {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: false });
+      // v: the anonymous volumes an image's VOLUME lines gave it go too; named ones stay.
+      await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       throw toDockerError(error, { host: this.host, container: id, action: "remove" });
     }
@@ -239,6 +259,24 @@ export class DockerodeEngine implements DockerEngine {
     } catch (error) {
       throw toDockerError(error, { host: this.host, container: id, action: `write ${path} in` });
     }
+  }
+
+  async readFile(id: string, path: string, options: ReadFileOptions): Promise<Buffer | undefined> {
+    const { signal } = options;
+    try {
+      const archive = (await this.docker.getContainer(id).getArchive({
+        path,
+        ...(signal === undefined ? {} : { abortSignal: signal }),
+      })) as unknown as ArchiveStream;
+      return await fileFromArchive(archive, path, options.maxBytes, signal);
+    } catch (error) {
+      // 404 is both "no such path" and "no such container": inspect tells them apart.
+      if ((error as { statusCode?: unknown }).statusCode !== 404) {
+        throw toDockerError(error, { host: this.host, container: id, action: `read ${path} in` });
+      }
+    }
+    await this.inspectContainer(id);
+    return undefined;
   }
 
   async ping(): Promise<void> {

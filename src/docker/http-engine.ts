@@ -3,6 +3,7 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import { request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
 import type { Env } from "../runtime/env.js";
+import { fileFromArchive } from "./archive-file.js";
 import type {
   ContainerDetails,
   ContainerSummary,
@@ -12,6 +13,7 @@ import type {
   ExecRequest,
   ExecResult,
   ContainerSpec,
+  ReadFileOptions,
   ImageDetails,
   VolumeDetails,
 } from "./engine.js";
@@ -230,7 +232,8 @@ export class HttpEngine implements DockerEngine {
   async removeContainer(id: string): Promise<void> {
     await this.json(
       "DELETE",
-      `/containers/${encodeURIComponent(id)}?force=true`,
+      // v: the anonymous volumes an image's VOLUME lines gave it go too; named ones stay.
+      `/containers/${encodeURIComponent(id)}?force=true&v=true`,
       { container: id, action: "remove" },
       undefined,
       "text",
@@ -262,6 +265,34 @@ export class HttpEngine implements DockerEngine {
       tar,
       "text",
     );
+  }
+
+  async readFile(id: string, path: string, options: ReadFileOptions): Promise<Buffer | undefined> {
+    const context = { container: id, action: `read ${path} in` };
+    const query = new URLSearchParams({ path });
+    const { signal } = options;
+    const { req, response } = this.open(
+      "GET",
+      `/containers/${encodeURIComponent(id)}/archive?${query.toString()}`,
+      undefined,
+    );
+    const onAbort = () => req.destroy(signal?.reason as Error);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const res = await response;
+      if (res.statusCode === 200) return await fileFromArchive(res, path, options.maxBytes, signal);
+      const error = await httpError(res);
+      // 404 is both "no such path" and "no such container": inspect tells them apart.
+      if (res.statusCode !== 404) throw error;
+    } catch (error) {
+      throw toDockerError(error, { host: this.host, ...context });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      req.destroy();
+    }
+    await this.inspectContainer(id);
+    return undefined;
   }
 
   /** One request, its failures as DockerErrors about `context`. */

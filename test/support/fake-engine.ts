@@ -19,6 +19,7 @@ export function fakeEngine(given: Partial<DockerEngine> = {}): DockerEngine {
     removeContainer: unused,
     pathExists: unused,
     putArchive: unused,
+    readFile: unused,
     events: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
     exec: unused,
     ...given,

@@ -5,8 +5,8 @@
 # on the host (docker exec, stdin) into /dev/shm/sso-docker, a tmpfs private to the container.
 #   /etc/sso-docker/credential-process  the credential_process helper (waits for the first push)
 #   /etc/sso-docker/config              AWS config: one credential_process profile per name
-#   /etc/sso-docker/profiles            the profile names, one a line   } read by the agent with
-#   /etc/sso-docker/user                the user who owns the credentials } one `docker exec cat`
+#   /etc/sso-docker/profiles            the profile names, one a line   } read by the agent from
+#   /etc/sso-docker/user                the user who owns the credentials } the image, not the container
 #   ~USER/.aws/config -> /etc/sso-docker/config, only if that user has no config of their own
 #
 # POSIX sh (dash, busybox ash), no network, no package manager; safe to run more than once.
