@@ -212,7 +212,7 @@ describe.skipIf(!hasCompose)("a docker-compose service with the sso-docker.profi
       `id -un; stat -c '%U %a' ${SHM_SECRET_DIR} ${SHM_SECRET_DIR}/${PROFILE}.json; aws sts get-caller-identity --output text --query Arn --endpoint-url ${endpoint}`,
     ]);
     expect({ exitCode: exec.exitCode, stderr: exec.stderr }).toEqual({ exitCode: 0, stderr: "" });
-    expect(exec.stdout.split("\n")).toEqual(["dev", "dev 700", "dev 600", ARN]);
+    expect(exec.stdout.split("\n")).toEqual(["dev", "root 711", "dev 600", ARN]);
     expect(idc.count("/", { operation: "GetCallerIdentity", status: 200 })).toBe(2);
 
     // Nothing mounted from the host, and no secret in the container's configuration.

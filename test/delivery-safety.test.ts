@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
+import { chooseLayout } from "../src/delivery/secret-dir.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import { DockerError } from "../src/runtime/errors.js";
 
@@ -117,6 +118,23 @@ describe("delivery safety against a real engine", () => {
     },
   );
 
+  it("first pushes racing into a fresh container (the agent and sso-docker run can) all succeed", async () => {
+    for (const args of [
+      ["--user", "dev"],
+      ["--tmpfs", "/run/sso-docker", "--user", "dev"],
+    ]) {
+      const id = await run(args);
+      const details = await engine.inspectContainer(id);
+      const pushes = Array.from({ length: 6 }, () => profile("p"));
+      const results = await Promise.allSettled(pushes.map((p) => pushCredentials(engine, details, [p])));
+      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      const json = (await sh(id, `cat ${chooseLayout(details).secret.dir}/p.json`, "dev")).stdout;
+      expect(pushes.map((p) => JSON.stringify(p.credentials.accessKeyId))).toContain(
+        JSON.stringify((JSON.parse(json) as { AccessKeyId: string }).AccessKeyId),
+      );
+    }
+  });
+
   it("no secret appears in any process's arguments, in the container or on the host, during pushes", async () => {
     const id = box.tmpfs;
     await execa("docker", ["exec", "-d", id, "sh", "-c", SCANNER, "sh", MARKER.slice(4)]);
@@ -167,15 +185,12 @@ describe("delivery safety against a real engine", () => {
     expect(error.message + (error.hint ?? "")).not.toContain(MARKER);
   });
 
-  it("never follows a link the container's user planted in place of the secret dir", async () => {
+  it("never follows a link the container's user planted in place of the secret dir, and makes its own", async () => {
     await sh(box.shm, "ln -s /etc /dev/shm/sso-docker", "dev");
-    await expect(pushCredentials(engine, box.shm, [profile("p")])).rejects.toThrow(
-      /Cannot write credentials into \/dev\/shm\/sso-docker .*is a symbolic link/,
-    );
+    await expect(pushCredentials(engine, box.shm, [profile("p")])).resolves.toMatchObject({ uid: 1000 });
     expect((await sh(box.shm, "stat -c '%u %g %a' /etc; ls /etc | grep -c json")).stdout).toBe(
       "0 0 755\n0\n",
     );
-    await sh(box.shm, "rm /dev/shm/sso-docker");
-    await expect(pushCredentials(engine, box.shm, [profile("p")])).resolves.toMatchObject({ uid: 1000 });
+    expect((await sh(box.shm, "stat -c '%F %u %a' /dev/shm/sso-docker")).stdout).toBe("directory 0 711\n");
   });
 });

@@ -138,7 +138,7 @@ afterAll(async () => {
 describe("pushCredentials into busybox containers", () => {
   // Separate containers: the four run side by side (the tests after them run alone, in order).
   it.concurrent.for(cases)(
-    "$title: 0600 files of the user in a 0700 tmpfs dir, nothing secret outside",
+    "$title: 0600 files of the user in a root 0711 tmpfs dir, nothing secret outside",
     async (c, { expect }) => {
       const id = ids.get(c.title)!;
       const p = profile("dev.admin");
@@ -165,7 +165,7 @@ describe("pushCredentials into busybox containers", () => {
       });
       const own = `${c.uid} ${c.uid}`;
       expect(facts.stdout.split("\n")).toEqual([
-        `700 ${own} ${dir}`,
+        `711 0 0 ${dir}`,
         `600 ${own} ${dir}/credentials`,
         `600 ${own} ${dir}/dev.admin.json`,
         "tmpfs",
@@ -238,7 +238,7 @@ describe("pushCredentials into busybox containers", () => {
     const result = await pushCredentials(engine, id, [profile("p")]);
     expect(result.warnings).toEqual([
       expect.stringMatching(
-        /has its own \/home\/dev\/\.aws\/config, left alone; .* AWS_CONFIG_FILE=\/etc\/sso-docker\/config/,
+        /has its own «\/home\/dev\/\.aws\/config», left alone; .* AWS_CONFIG_FILE=\/etc\/sso-docker\/config/,
       ),
     ]);
     expect((await sh(id, "cat /home/dev/.aws/config")).stdout).toBe("[profile mine]\n");
@@ -259,7 +259,7 @@ describe("pushCredentials into busybox containers", () => {
 
   it("a non-root helper polling while the first push creates the secret dir waits, never calling it another user's", async () => {
     // Debian's dash runs chown from PATH (busybox would use its own applet): a slow one, first
-    // on the push script's PATH, holds the push between creating the dir and handing it to dev.
+    // on the push script's PATH, holds the push between writing the files and giving them to dev.
     const { debianAws } = await ensureTestImages();
     const id = (
       await execa("docker", [

@@ -105,11 +105,12 @@ describe("Dev Container with the sso-docker Feature and the agent from initializ
     const owner = await inContainer([
       "sh",
       "-c",
-      "id -un; stat -c '%U %a' /dev/shm/sso-docker /dev/shm/sso-docker/*.json",
+      // The dir is root's and not listable: the files by name.
+      "id -un; stat -c '%U %a' /dev/shm/sso-docker /dev/shm/sso-docker/dev.json /dev/shm/sso-docker/ops.json",
     ]);
     expect(owner.stdout.split("\n")).toEqual([
       "dev",
-      "dev 700",
+      "root 711",
       "dev 600", // dev.json
       "dev 600", // ops.json
     ]);

@@ -195,7 +195,7 @@ describe("sso-docker run keeps secrets where they belong", () => {
     ["dev", "-u dev"],
     ["uid", "-u 1000:1000"],
     ["imageUser", "image USER dev"],
-  ])("files on tmpfs, owned by the container's user (%s: %s), 0600 in a 0700 dir", async (key) => {
+  ])("files on tmpfs, owned by the container's user (%s: %s), 0600 in a root 0711 dir", async (key) => {
     const c = containers[key]!;
     const facts = await rootSh(
       c.id,
@@ -204,7 +204,7 @@ describe("sso-docker run keeps secrets where they belong", () => {
     const ids = `${c.uid} ${c.uid}`;
     expect(facts.split("\n")).toEqual([
       `755 0 0 ${RUN_DIR}`,
-      `700 ${ids} ${SECRET_DIR}`,
+      `711 0 0 ${SECRET_DIR}`,
       `600 ${ids} ${SECRET_DIR}/credentials`,
       `600 ${ids} ${SECRET_DIR}/${c.profile}.json`,
       "tmpfs",

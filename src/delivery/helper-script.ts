@@ -4,22 +4,19 @@
  *
  * It waits for the JSON to exist so a process started with the container does not fail in
  * the race with the first push; the push replaces the file with `mv`, so `cat` reads a
- * whole old or whole new file, never a partial one.
+ * whole old or whole new file, never a partial one. The secret dir is root's and 0711: a user
+ * finds a file there by name, and a file that is there but unreadable is another user's.
  */
 export const HELPER_SCRIPT = [
   "#!/bin/sh",
   "# sso-docker: prints the credentials the host pushed for one profile (credential_process).",
-  "f=$1; d=${f%/*}; p=${f##*/}; p=${p%.json}",
+  "f=$1; p=${f##*/}; p=${p%.json}",
   "w=${SSO_DOCKER_WAIT_SECONDS:-15}",
   "case $w in ''|*[!0-9]*) w=15 ;; esac",
   "# Time in 0.05 s ticks: a poll every tick for the first 2 s (a push lands within a few hundred",
   "# ms of the container's start), then every 10.",
   "t=0; n=$((w * 20))",
   'while [ ! -f "$f" ]; do',
-  '  if [ -d "$d" ] && [ ! -x "$d" ]; then',
-  '    echo "sso-docker: the credentials for profile $p belong to another user in this container" >&2',
-  "    exit 1",
-  "  fi",
   '  if [ "$t" -ge "$n" ]; then',
   '    echo "sso-docker: no credentials for profile $p in this container yet — is \\`sso-docker agent\\` running on the host?" >&2',
   "    exit 1",
@@ -28,6 +25,10 @@ export const HELPER_SCRIPT = [
   "  # A sleep without fractions falls back to whole seconds.",
   '  if sleep "$i" 2>/dev/null; then t=$((t + k)); else sleep 1; t=$((t + 20)); fi',
   "done",
+  'if [ ! -r "$f" ]; then',
+  '  echo "sso-docker: the credentials for profile $p belong to another user in this container" >&2',
+  "  exit 1",
+  "fi",
   'exec cat -- "$f"',
   "",
 ].join("\n");

@@ -12,9 +12,10 @@ export const HELPER_PATH = `${STATIC_DIR}/credential-process`;
 export const SHM_SECRET_DIR = "/dev/shm/sso-docker";
 
 /**
- * The tmpfs `sso-docker run` mounts (emptied at every start): the push puts the secrets in a
- * 0700 subdirectory owned by the container's user. The config and the helper sit on a read-only
- * volume mounted inside it, there from the container's first instruction (run-volume.ts).
+ * The tmpfs `sso-docker run` mounts (emptied at every start): the push puts the secrets, files of
+ * the container's user, in a subdirectory of root's, mode 0711. The config and the helper sit on
+ * a read-only volume mounted inside it, there from the container's first instruction
+ * (run-volume.ts).
  */
 export const RUN_DIR = "/run/sso-docker";
 export const RUN_ETC_DIR = `${RUN_DIR}/etc`;

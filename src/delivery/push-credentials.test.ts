@@ -64,10 +64,46 @@ describe("pushCredentials (fake engine)", () => {
     expect(engine.requests).toHaveLength(1);
     expect(request?.cmd).toEqual(["/bin/sh", "-s"]);
     expect(request?.user).toBe("0:0");
-    expect(request?.env).toBeUndefined();
+    expect(request?.env).toEqual(expect.arrayContaining(["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "BASH_ENV="]));
     expect(String(request?.stdin)).toContain(SECRET);
     expect(String(request?.stdin)).toMatch(/^U='dev'$/m);
-    expect(String(request?.stdin)).toContain("ln -s '/run/sso-docker/etc/config'");
+    // Root only looks at ~/.aws: the link is made as the user, when asked for (below).
+    expect(String(request?.stdin)).not.toContain("ln -s");
+    expect(String(request?.stdin)).toContain("link-aws-config $home");
+  });
+
+  it("empties every variable the container's config sets in the root exec's environment", async () => {
+    const engine = fakeEngine(ok);
+    const env = { LD_PRELOAD: "/home/dev/x.so", "BASH_FUNC_mv%%": "() { id; }", PATH: "/home/dev/bin:/bin" };
+    await pushCredentials(engine, container({ env }), [dev]);
+    const sent = engine.requests[0]?.env ?? [];
+    expect(sent).toEqual(expect.arrayContaining(["LD_PRELOAD=", "BASH_FUNC_mv%%=", "ENV=", "SHELLOPTS="]));
+    expect(sent.filter((e) => e.startsWith("PATH="))).toEqual(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
+    expect(sent.join("\n")).not.toMatch(/home\/dev|id;/);
+  });
+
+  it("links ~/.aws/config in a second exec as the user, only when the root push asks for it", async () => {
+    const requests: ExecRequest[] = [];
+    const outputs: ExecResult[] = [
+      { exitCode: 0, stdout: "link-aws-config /home/my dev\nuser 1000 1001\n", stderr: "" },
+      { exitCode: 0, stdout: "warn aws-config-link-failed /home/my dev/.aws/config\n", stderr: "" },
+    ];
+    const engine = unusedEngine({
+      exec: (_id: string, request: ExecRequest) => {
+        requests.push(request);
+        return Promise.resolve(outputs[requests.length - 1]!);
+      },
+    });
+    const result = await pushCredentials(engine, container(), [dev]);
+    expect(requests.map((r) => r.user)).toEqual(["0:0", "1000:1001"]);
+    const script = String(requests[1]?.stdin);
+    expect(script).toMatch(/^home='\/home\/my dev'$/m);
+    expect(script).toContain("ln -s '/run/sso-docker/etc/config' \"$home/.aws/config\"");
+    expect(script).not.toContain(SECRET);
+    expect(requests[1]?.env).toEqual(requests[0]?.env);
+    expect(result.warnings).toEqual([
+      "Could not link «/home/my dev/.aws/config» in container web to /run/sso-docker/etc/config; to use the synced profiles, set AWS_CONFIG_FILE=/run/sso-docker/etc/config in it.",
+    ]);
   });
 
   it("leaves the config and helper of an sso-docker run container (its read-only volume) alone", async () => {
@@ -103,7 +139,7 @@ describe("pushCredentials (fake engine)", () => {
     expect(String(engine.requests[0]?.stdin)).toMatch(/^U='root'$/m);
     expect(result.warnings).toEqual([
       "Container web sets AWS_CONFIG_FILE=/work/aws.cfg, so its AWS tools do not see the synced profiles in /run/sso-docker/etc/config.",
-      expect.stringContaining("has its own /home/dev/.aws/config, left alone"),
+      expect.stringContaining("has its own «/home/dev/.aws/config», left alone"),
     ]);
   });
 

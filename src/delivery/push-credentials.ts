@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import { DockerError, ProfileError } from "../runtime/errors.js";
+import { quoteForeign } from "../runtime/untrusted-text.js";
 import { CREDENTIALS_FILE_NAME, RUN_DIR } from "./paths.js";
 import {
   encodeProfileFileName,
@@ -9,6 +10,8 @@ import {
   type DeliveryProfile,
 } from "./profile-files.js";
 import { OWNER_FILE_NAME } from "./owner.js";
+import { linkAwsConfig, LINK_NEEDED } from "./aws-config-link.js";
+import { rootScript } from "./container-shell.js";
 import { buildPushScript, PushExit } from "./push-script.js";
 import { chooseLayout, type ContainerLayout } from "./secret-dir.js";
 import { renderStaticFiles } from "./static-files.js";
@@ -38,13 +41,11 @@ export interface PushResult {
  */
 export class ContainerStoppedError extends DockerError {}
 
-/** The shell and exec commands a push runs: `docker exec -i -u 0 C /bin/sh -s`. */
-export const PUSH_COMMAND = ["/bin/sh", "-s"] as const;
-
 /**
- * Writes the profiles' credentials into the container's tmpfs secret dir, owned by its user,
- * replacing each file atomically, and refreshes its config and helper — in one exec. Pass the
- * container's details when you already have them to skip an inspect.
+ * Writes the profiles' credentials into the container's tmpfs secret dir as files of its user,
+ * replacing each file atomically, and refreshes its config and helper — in one exec as root
+ * (plus one as the user while ~/.aws/config is still to be linked). Pass the container's details
+ * when you already have them to skip an inspect.
  */
 export async function pushCredentials(
   engine: DockerEngine,
@@ -81,12 +82,7 @@ export async function pushCredentials(
     linkAwsConfig: configured === undefined,
     nonce: randomBytes(8).toString("hex"),
   });
-  const result = await engine.exec(details.id, {
-    cmd: PUSH_COMMAND,
-    user: "0:0",
-    stdin: script,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
+  const result = await engine.exec(details.id, rootScript(details, script, options.signal));
   if (result.exitCode !== 0) {
     const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
     throw scriptError(result.exitCode, scrub(result.stderr || result.stdout, secrets), details.name, {
@@ -95,12 +91,24 @@ export async function pushCredentials(
     });
   }
   const parsed = parseOutput(result.stdout, details.name, layout);
+  const { uid, gid } = pushedIds(parsed, details.name);
+  if (parsed.linkHome !== undefined) {
+    const home = parsed.linkHome;
+    const linked = await linkAwsConfig(
+      engine,
+      details,
+      { uid, gid, home },
+      layout.configPath,
+      options.signal,
+    );
+    parsed.warnings.push(...parseOutput(linked, details.name, layout).warnings);
+  }
   return {
     containerId: details.id,
     containerName: details.name,
     secretDir: secret.dir,
-    uid: parsed.uid,
-    gid: parsed.gid,
+    uid,
+    gid,
     profiles: profiles.map((p) => p.name),
     warnings: [...warnings, ...parsed.warnings],
   };
@@ -142,7 +150,7 @@ function scriptError(
   name: string,
   ctx: { layout: ContainerLayout; user: string },
 ): DockerError {
-  const why = detail.replace(/^sso-docker: /, "");
+  const why = quoteForeign(detail.replace(/^sso-docker: /, ""));
   switch (code) {
     case 126:
     case 127:
@@ -186,7 +194,7 @@ function scriptError(
       );
     default:
       return new DockerError(
-        `Pushing credentials into container ${name} failed (exit ${code}): ${why || "no output"}.`,
+        `Pushing credentials into container ${name} failed (exit ${code}): ${detail === "" ? "no output" : why}.`,
         {
           hint: "Run again with --debug; check the container with `docker logs`.",
         },
@@ -194,27 +202,38 @@ function scriptError(
   }
 }
 
-function parseOutput(
-  stdout: string,
-  name: string,
-  layout: ContainerLayout,
-): { uid: number; gid: number; warnings: string[] } {
-  let ids: { uid: number; gid: number } | undefined;
-  const warnings: string[] = [];
+interface PushOutput {
+  ids?: { uid: number; gid: number };
+  warnings: string[];
+  /** The user's home, when ~/.aws/config is to be linked. */
+  linkHome?: string;
+}
+
+function parseOutput(stdout: string, name: string, layout: ContainerLayout): PushOutput {
+  const out: PushOutput = { warnings: [] };
   for (const line of stdout.split("\n")) {
     const [kind, a = "", ...rest] = line.trim().split(" ");
-    if (kind === "user") ids = { uid: Number(a), gid: Number(rest[0]) };
-    if (kind === "warn") warnings.push(describeWarning(a, rest.join(" "), name, layout.configPath));
+    if (kind === "user") out.ids = { uid: Number(a), gid: Number(rest[0]) };
+    if (kind === "warn") out.warnings.push(describeWarning(a, rest.join(" "), name, layout.configPath));
+    // A home may hold spaces: all of the line after the keyword.
+    if (kind === LINK_NEEDED) out.linkHome = line.slice(LINK_NEEDED.length + 1);
   }
+  return out;
+}
+
+function pushedIds(output: PushOutput, name: string): { uid: number; gid: number } {
+  const { ids } = output;
   if (ids === undefined || !Number.isInteger(ids.uid) || !Number.isInteger(ids.gid)) {
     throw new DockerError(`Pushing credentials into container ${name} gave no result.`, {
       hint: "Run again with --debug; the container's /bin/sh may not be POSIX.",
     });
   }
-  return { ...ids, warnings };
+  return ids;
 }
 
-function describeWarning(code: string, path: string, name: string, configPath: string): string {
+function describeWarning(code: string, rawPath: string, name: string, configPath: string): string {
+  // A path from the container's /etc/passwd: its words, not ours.
+  const path = quoteForeign(rawPath);
   const fix = `set AWS_CONFIG_FILE=${configPath} in it`;
   switch (code) {
     case "aws-config-exists":

@@ -1,3 +1,6 @@
+import { AWS_CONFIG_LINK_CHECK } from "./aws-config-link.js";
+import { SAFE_PREAMBLE, shQuote } from "./container-shell.js";
+import { SAFE_FS_FUNCTIONS } from "./safe-fs-script.js";
 import type { ContainerLayout } from "./secret-dir.js";
 import type { StaticFiles } from "./static-files.js";
 
@@ -19,22 +22,13 @@ export interface PushScriptInput {
   secretFiles: readonly { name: string; content: string }[];
   /** The config and helper to (re)write; undefined when the layout has them read-only. */
   staticFiles: StaticFiles | undefined;
-  /** Make ~/.aws/config a link to the layout's config when the user has none. */
+  /** Say whether ~/.aws/config should become a link to the layout's config (aws-config-link.ts). */
   linkAwsConfig: boolean;
   /** Random per push: temp names never collide with a concurrent push or a planted file. */
   nonce: string;
 }
 
-/**
- * Runs as root in a container whose user may own directories on its PATH or its working dir:
- * only system directories are searched, word splitting is the default, and nothing is relative.
- */
-export const SAFE_PREAMBLE = "PATH=/usr/sbin:/usr/bin:/sbin:/bin; IFS=' \t\n'; cd /";
-
-/** POSIX single quoting: the only character to escape is `'` itself. */
-export function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
+export { SAFE_PREAMBLE, shQuote } from "./container-shell.js";
 
 // Resolves --user exactly as Docker does: from the container's /etc/passwd and /etc/group
 // (not NSS), a numeric uid with no entry gets gid 0 and home "/". `|| [ -n "$n" ]` keeps a
@@ -70,6 +64,10 @@ case $uid:$gid in *[!0-9:]*|:*|*:) fail 10 "user $U does not resolve to a numeri
  * The script `/bin/sh -s` reads on stdin, as root, in one exec. Secrets appear only as
  * single-quoted arguments of the `printf` builtin: never on a command line (/proc/PID/cmdline)
  * and never in a heredoc (which some shells back with a temp file on disk).
+ *
+ * Everything is written inside directories only root can write, by names relative to them: the
+ * secret dir is root's and 0711 (its user reaches the files by name but can neither list it nor
+ * plant an entry), so no rename can be made to land elsewhere through a planted link.
  */
 export function buildPushScript(input: PushScriptInput): string {
   const { layout, staticFiles, nonce } = input;
@@ -77,6 +75,7 @@ export function buildPushScript(input: PushScriptInput): string {
   const tmp = (name: string) => `.tmp-${nonce}-${name}`;
   const temps = input.secretFiles.map((f) => tmp(f.name)).join(" ");
   const keep = input.secretFiles.map((f) => shQuote(f.name)).join("|");
+  const dirFail = `fail ${PushExit.secretDir}`;
   const lines = [
     SAFE_PREAMBLE,
     "umask 077",
@@ -84,25 +83,26 @@ export function buildPushScript(input: PushScriptInput): string {
     `fail() { [ -z "$T" ] || rm -f $T; printf 'sso-docker: %s\\n' "$2" >&2; exit "$1"; }`,
     // A printf that is not a builtin would put the secrets in a process's arguments.
     `case $(command -V printf 2>/dev/null) in *builtin*|*built-in*) ;; *) fail ${PushExit.noPrintfBuiltin} "printf is not a builtin of /bin/sh" ;; esac`,
+    // noclobber: '>' creates with O_EXCL (never through a link), and umask 077 makes it 0600.
+    "set -C",
+    SAFE_FS_FUNCTIONS,
     `U=${shQuote(input.userSpec)}`,
     RESOLVE_USER,
     `D=${shQuote(secret.dir)}; M=${shQuote(secret.mount)}; ok=`,
     // The last mount on M wins, as in the kernel's view.
     `while read -r _ m t _; do if [ "$m" = "$M" ]; then ok=; [ "$t" != tmpfs ] || ok=1; fi; done < /proc/mounts`,
     `[ -n "$ok" ] || fail ${PushExit.notTmpfs} "$M is not a tmpfs mount"`,
-    // Never follow a link planted by the container's user: work inside the physical dir.
-    `[ ! -L "$D" ] || fail ${PushExit.secretDir} "$D is a symbolic link"`,
-    // A concurrent first push may create it in between: existing is fine, cd -P checks the rest.
-    // Created 0711 (enterable, not listable, still empty) until it is the user's: a helper
-    // polling as that user must not take root's fresh dir for another user's.
-    `[ -d "$D" ] || mkdir -m 711 "$D" 2>/dev/null || [ -d "$D" ] || fail ${PushExit.secretDir} "cannot create $D"`,
-    `cd -P "$D" && [ "$PWD" = "$D" ] || fail ${PushExit.secretDir} "$D is not a plain directory"`,
-    `chown -h "$uid:$gid" . && chmod 700 . || fail ${PushExit.secretDir} "cannot give $D to $uid:$gid"`,
-    // Config, helper and link first: once a JSON appears, a waiting helper finds all it needs.
+    `! has_mount "$D" || ${dirFail} "a filesystem is mounted at or under $D"`,
+    // Config and helper first: once a JSON appears, a waiting helper finds all it needs.
     ...(staticFiles === undefined ? [] : staticFilesPart(staticFiles, layout, nonce)),
-    ...(input.linkAwsConfig ? linkAwsConfig(layout.configPath) : []),
-    // noclobber: '>' creates with O_EXCL, and umask 077 makes the new file 0600.
-    "set -C",
+    ...(input.linkAwsConfig ? [AWS_CONFIG_LINK_CHECK(layout.configPath)] : []),
+    // Anything else at D (a link, a directory someone else made first in a world-writable
+    // /dev/shm, an older layout) is removed and D made again; a concurrent push may make it first.
+    `if ! { cd -P "$D" 2>/dev/null && [ "$PWD" = "$D" ] && is_root_dir drwx--x--x; }; then`,
+    `  cd / && remove "$D" drwx--x--x || ${dirFail} "cannot remove $D, which sso-docker did not make"`,
+    '  mkdir -m 711 "$D" 2>/dev/null',
+    `  cd -P "$D" && [ "$PWD" = "$D" ] && is_root_dir drwx--x--x || ${dirFail} "$D changed while it was made (by a process in the container?)"`,
+    "fi",
     `T='${temps}'`,
     ...input.secretFiles.map(
       (f) =>
@@ -110,8 +110,8 @@ export function buildPushScript(input: PushScriptInput): string {
     ),
     `chown -h "$uid:$gid" $T || fail ${PushExit.secretWrite} "cannot give the credential files to $uid:$gid"`,
     // rename(2) in one directory: readers see the whole old or the whole new file.
-    input.secretFiles.map((f) => `mv -f '${tmp(f.name)}' '${f.name}'`).join(" && ") +
-      ` || fail ${PushExit.secretWrite} "cannot replace the credential files in $D"`,
+    input.secretFiles.map((f) => `put '${tmp(f.name)}' '${f.name}'`).join(" && ") +
+      ` || fail ${PushExit.secretWrite} "cannot replace the credential files in $D (is one a directory?)"`,
     "T=",
     // Profiles no longer asked for must not linger.
     `for f in *.json; do case $f in ${keep}) ;; *) [ ! -f "$f" ] || rm -f -- "$f" ;; esac; done`,
@@ -122,36 +122,31 @@ export function buildPushScript(input: PushScriptInput): string {
   return lines.join("\n");
 }
 
+/**
+ * The static dir stays where it is when it is a directory (a Dev Container image keeps its
+ * Feature's files there), but becomes root's and 0755 first, so only root can change its entries
+ * while they are replaced; a link or a file in its place is removed.
+ */
 function staticFilesPart(files: StaticFiles, layout: ContainerLayout, nonce: string): string[] {
   const { staticDir, configPath, helperPath } = layout;
-  const helperTmp = `${staticDir}/.tmp-${nonce}-credential-process`;
-  const configTmp = `${staticDir}/.tmp-${nonce}-config`;
+  const base = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+  const [helperName, configName] = [base(helperPath), base(configPath)];
+  const helperTmp = `.tmp-${nonce}-${helperName}`;
+  const configTmp = `.tmp-${nonce}-${configName}`;
   const fail = `fail ${PushExit.staticFiles}`;
   return [
     `S=${shQuote(staticDir)}; s=`,
-    `{ read -r s < ${shQuote(configPath)}; } 2>/dev/null`,
+    // -f: a FIFO planted at the config's path would block the read.
+    `[ ! -f ${shQuote(configPath)} ] || { read -r s < ${shQuote(configPath)}; } 2>/dev/null`,
     `if [ "$s" != ${shQuote(files.stamp)} ]; then`,
     "  umask 022",
-    `  [ ! -L "$S" ] || ${fail} "$S is a symbolic link"`,
-    // A tmpfs root keeps the mode it was mounted with.
-    `  { [ -d "$S" ] || mkdir -p "$S"; } && { [ "$S" = "$M" ] || chmod 755 "$S"; } || ${fail} "cannot create $S (read-only root filesystem?)"`,
-    `  T='${helperTmp} ${configTmp}'`,
-    `  printf '%s' ${shQuote(files.helper)} > '${helperTmp}' && mv -f '${helperTmp}' ${shQuote(helperPath)} || ${fail} "cannot write ${helperPath}"`,
-    `  printf '%s' ${shQuote(files.config)} > '${configTmp}' && mv -f '${configTmp}' ${shQuote(configPath)} || ${fail} "cannot write ${configPath}"`,
-    "  T=; umask 077",
+    `  if [ -L "$S" ] || { [ -e "$S" ] && [ ! -d "$S" ]; }; then rm -f "$S" || ${fail} "cannot remove $S, which is not a directory"; fi`,
+    `  [ -d "$S" ] || mkdir -p "$S" || ${fail} "cannot create $S (read-only root filesystem?)"`,
+    `  cd -P "$S" && [ "$PWD" = "$S" ] && chown -h 0:0 . && chmod 755 . || ${fail} "$S is not a directory only root can write"`,
+    `  T="$S/${helperTmp} $S/${configTmp}"`,
+    `  printf '%s' ${shQuote(files.helper)} > '${helperTmp}' && put '${helperTmp}' '${helperName}' || ${fail} "cannot write ${helperPath}"`,
+    `  printf '%s' ${shQuote(files.config)} > '${configTmp}' && put '${configTmp}' '${configName}' || ${fail} "cannot write ${configPath}"`,
+    "  T=; umask 077; cd /",
     "fi",
   ];
 }
-
-// Only for containers without AWS_CONFIG_FILE: a user's own ~/.aws/config is never replaced.
-const linkAwsConfig = (configPath: string) => [
-  'if [ -z "$home" ] || [ "$home" = / ]; then echo "warn no-home /"',
-  'else A="$home/.aws"',
-  '  if [ ! -e "$A" ] && [ ! -L "$A" ]; then mkdir -m 700 "$A" 2>/dev/null && chown -h "$uid:$gid" "$A"; fi',
-  `  if [ "$A/config" -ef ${shQuote(configPath)} ]; then :`,
-  '  elif [ -L "$A" ]; then echo "warn aws-dir-is-link $A"',
-  '  elif [ -e "$A/config" ] || [ -L "$A/config" ]; then echo "warn aws-config-exists $A/config"',
-  `  elif ! ln -s ${shQuote(configPath)} "$A/config" 2>/dev/null; then echo "warn aws-config-link-failed $A/config"`,
-  "  fi",
-  "fi",
-];

@@ -48,16 +48,21 @@ describe("credential-process helper", () => {
     expect((await child).stdout).toBe('{"late":1}');
   });
 
-  it("says so when the directory belongs to someone else", async () => {
-    const locked = join(dir, "locked");
-    mkdirSync(locked);
-    chmodSync(locked, 0o000);
+  it("says so at once when the file is there but another user's, in a dir it can search but not list", async () => {
+    const secrets = join(dir, "secrets");
+    mkdirSync(secrets);
+    chmodSync(secrets, 0o711);
+    writeFileSync(join(secrets, "x.json"), '{"Version":1}', { mode: 0o600 });
     const root = process.getuid?.() === 0;
+    if (!root) chmodSync(join(secrets, "x.json"), 0o000);
     const [cmd, ...args] = root
       ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "dash"]
       : ["dash"];
-    const result = await execa(cmd, [...args, helper, `${locked}/x.json`], { reject: false });
-    chmodSync(locked, 0o700);
-    expect(result.stderr).toMatch(/credentials for profile x belong to another user/);
+    // A wait of 15 s would fail the test's own timeout: the helper must not poll for it.
+    const result = await execa(cmd, [...args, helper, `${secrets}/x.json`], { reject: false });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      "sso-docker: the credentials for profile x belong to another user in this container",
+    );
   });
 });

@@ -1,9 +1,10 @@
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import { DockerError } from "../runtime/errors.js";
+import { quoteForeign } from "../runtime/untrusted-text.js";
+import { rootScript, SAFE_PREAMBLE, shQuote } from "./container-shell.js";
 import { SHM_SECRET_DIR, TMPFS_SECRET_DIR } from "./paths.js";
 import { OWNER_FILE_NAME } from "./owner.js";
-import { PUSH_COMMAND } from "./push-credentials.js";
-import { SAFE_PREAMBLE, shQuote } from "./push-script.js";
+import { SAFE_FS_FUNCTIONS } from "./safe-fs-script.js";
 import { hasOwnShm } from "./secret-dir.js";
 
 export interface WipeResult {
@@ -38,19 +39,17 @@ export async function wipeCredentials(
   if (!details.running) return { ...base, wiped: false };
   // A /dev/shm shared with the host or another container was never ours to write or clean.
   const dirs = hasOwnShm(details) ? [TMPFS_SECRET_DIR, SHM_SECRET_DIR] : [TMPFS_SECRET_DIR];
-  const result = await engine.exec(details.id, {
-    cmd: PUSH_COMMAND,
-    user: "0:0",
-    stdin: wipeScript(dirs, options.ownedBy),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
+  const result = await engine.exec(
+    details.id,
+    rootScript(details, wipeScript(dirs, options.ownedBy), options.signal),
+  );
   if (result.exitCode === 126 || result.exitCode === 127) {
     // No shell means no push ever succeeded: there is nothing to remove.
     return { ...base, wiped: true };
   }
   if (result.exitCode === FOREIGN) return { ...base, wiped: false, foreign: true };
   if (result.exitCode !== 0) {
-    const detail = result.stderr.trim().split("\n").slice(0, 3).join("; ");
+    const detail = quoteForeign(result.stderr.trim().split("\n").slice(0, 3).join("; "));
     throw new DockerError(`Could not remove the credentials from container ${details.name}: ${detail}.`, {
       hint: `Look with \`docker exec -u 0 ${details.name} ls -la ${dirs.join(" ")}\`.`,
     });
@@ -65,18 +64,21 @@ function wipeScript(dirs: readonly string[], ownedBy: string | undefined): strin
       ? []
       : [
           `for d in ${dirs.map(shQuote).join(" ")}; do`,
-          `  o=; [ -L "$d" ] || { read -r o < "$d/${OWNER_FILE_NAME}"; } 2>/dev/null`,
+          // Read only a regular file: a FIFO in its place would block the read.
+          `  o=; f="$d/${OWNER_FILE_NAME}"`,
+          '  [ -L "$d" ] || [ -L "$f" ] || [ ! -f "$f" ] || { read -r o < "$f"; } 2>/dev/null',
           `  [ -z "$o" ] || [ "$o" = ${shQuote(ownedBy)} ] || exit ${FOREIGN}`,
           "done",
         ];
   return [
     SAFE_PREAMBLE,
+    SAFE_FS_FUNCTIONS,
     ...mine,
     `for d in ${dirs.map(shQuote).join(" ")}; do`,
-    // A link planted in place of the dir is removed itself, never followed.
-    '  if [ -L "$d" ]; then rm -f -- "$d"; continue; fi',
-    '  [ -d "$d" ] || continue',
-    '  rm -rf -- "$d" 2>/dev/null',
+    // Emptying a mount would empty what is mounted, maybe a host directory.
+    '  if has_mount "$d"; then echo "sso-docker: a filesystem is mounted at or under $d" >&2; exit 1; fi',
+    // A link planted in place of the dir, or in it, is removed itself, never followed.
+    '  remove "$d" 2>/dev/null',
     '  if [ -e "$d" ] || [ -L "$d" ]; then echo "sso-docker: $d is still there" >&2; exit 1; fi',
     "done",
     "exit 0",
