@@ -101,6 +101,10 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       ...(options.browser ? { browser: options.browser } : {}),
     },
     onChange,
+    // Back from a sign-out: push to their containers now, not at their next refresh.
+    onSignedIn: (identities) => {
+      for (const key of identities) scheduler.ensure(key, clock.now());
+    },
   });
   const concurrency = options.concurrency ?? 8;
   const scheduler = new RefreshScheduler(clock, signal, (key) => refreshRound(key));
@@ -140,7 +144,13 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         at: clock.now(),
       });
     } catch (err) {
-      if (!signal.aborted) logger.warn(`refresh of ${key} stopped: ${(err as Error).message}`);
+      if (signal.aborted) return;
+      // Never leave an identity that containers still use without a next round.
+      const retryMs = options.retry?.maxMs ?? 60_000;
+      logger.warn(
+        `refresh of ${key} failed: ${(err as Error).message}; trying again in ${formatDelay(retryMs)}`,
+      );
+      scheduler.ensure(key, clock.now() + retryMs);
     }
   }
 
