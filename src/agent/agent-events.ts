@@ -25,7 +25,10 @@ export interface AgentEvents {
   refreshed: { identity: string; containers: number; expiration: number; at: number };
   fetchFailed: { identity: string; error: string; retryInMs: number; at: number };
   loginStarted: { session: string; at: number };
-  loginFinished: { session: string; ok: boolean; at: number };
+  /** `elsewhere`: a sign-in made outside the agent (a terminal) ended the agent's own request. */
+  loginFinished: { session: string; ok: boolean; elsewhere: boolean; at: number };
+  /** The session's token file is gone (`sso-docker logout`): the agent waits for a sign-in, without prompting. */
+  signedOut: { session: string; at: number };
 }
 
 export type AgentEventName = keyof AgentEvents;

@@ -102,6 +102,10 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       ...(options.browser ? { browser: options.browser } : {}),
     },
     onChange,
+    // Back from a sign-out: push to their containers now, not at their next refresh.
+    onSignedIn: (identities) => {
+      for (const key of identities) scheduler.runAt(key, clock.now());
+    },
   });
   const concurrency = options.concurrency ?? 8;
   // A push still running after this frees its slot in a round or reconcile (see PUSH_PATIENCE_MS).
@@ -159,7 +163,13 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         });
       });
     } catch (err) {
-      if (!signal.aborted) logger.warn(`refresh of ${key} stopped: ${(err as Error).message}`);
+      if (signal.aborted) return;
+      // Never leave an identity that containers still use without a next round.
+      const retryMs = options.retry?.maxMs ?? 60_000;
+      logger.warn(
+        `refresh of ${key} failed: ${(err as Error).message}; trying again in ${formatDelay(retryMs)}`,
+      );
+      scheduler.runAt(key, clock.now() + retryMs);
     }
   }
 

@@ -55,6 +55,16 @@ export class RefreshScheduler {
     this.arm(key, identity, dueAt);
   }
 
+  /**
+   * A round at `at` outside the credentials' own schedule (a round that failed, a new sign-in
+   * after a logout): the floor does not apply, since the credentials it guards may be gone.
+   */
+  runAt(key: string, at: number): void {
+    const identity = this.identityOf(key);
+    if (identity.timer && identity.timer.dueAt <= at) return;
+    this.arm(key, identity, at);
+  }
+
   cancel(key: string): void {
     const identity = this.identities.get(key);
     identity?.timer?.controller.abort();

@@ -4,10 +4,12 @@ import { login } from "../auth/login.js";
 import { isTransientServiceError } from "../auth/service-errors.js";
 import type { SessionRef } from "../auth/session-ref.js";
 import { describeSession, loginHint } from "../auth/session-ref.js";
+import { cachedAccessToken, waitForNewSignIn } from "../auth/sign-in-watch.js";
 import { tokenCachePath } from "../aws-files/token-cache.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
+import { identityKey } from "../credentials/role-credentials.js";
 import type { Deps } from "../runtime/deps.js";
 import { SessionExpiredError } from "../runtime/errors.js";
 import type { AgentEmitter } from "./agent-events.js";
@@ -17,22 +19,26 @@ import type { LifetimeTracker } from "./refresh-policy.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
-  source: CredentialSource;
+  source: Pick<CredentialSource, "get" | "forget">;
   lifetimes: LifetimeTracker;
   emitter: AgentEmitter;
   /** Aborts every wait and the login when the agent stops. */
   signal: AbortSignal;
   retry: BackoffOptions;
-  /** After a failed or cancelled login, ask again no sooner than this. */
+  /** After a login (failed, cancelled or not), ask again no sooner than this. */
   loginRetryMs: number;
-  /** How often to look for a token file while signed out. */
+  /** How often to look at a session's token file: for a sign-out, and for a sign-in made elsewhere. */
   signedOutPollMs: number;
   login: {
     openBrowser: boolean;
     useDeviceCode: boolean;
     browser?: (url: string) => Promise<boolean>;
+    /** Test seam: the sign-in itself. */
+    run?: typeof login;
   };
   onChange: () => void;
+  /** A signed-out session is signed in again: the containers of these identities need a push. */
+  onSignedIn?: (identities: string[]) => void;
 }
 
 /** What `status` shows per session beyond the token file. */
@@ -43,12 +49,28 @@ export interface SessionActivity {
   signedOut: boolean;
 }
 
+/** One SSO session as the guard sees it: its identities in use, and the one wait all share. */
+interface SessionState {
+  activity: SessionActivity;
+  tokenPath: string;
+  identities: Map<string, ResolvedProfile>;
+  login: Promise<void> | undefined;
+  signIn: Promise<void> | undefined;
+  /** No new login prompt before this (epoch ms). */
+  notBefore: number;
+  watching: boolean;
+}
+
 export function sessionKey(session: Pick<SessionRef, "sessionName" | "startUrl">): string {
   return session.sessionName ?? `url:${session.startUrl}`;
 }
 
+function causeOf(err: unknown): unknown {
+  return err instanceof Error ? err.cause : undefined;
+}
+
 function transient(err: unknown): boolean {
-  return isTransientServiceError(err) || isTransientServiceError((err as { cause?: unknown }).cause);
+  return isTransientServiceError(err) || isTransientServiceError(causeOf(err));
 }
 
 /** For use inside a log line: without the message's own final period. */
@@ -59,13 +81,11 @@ function messageOf(err: unknown): string {
 /**
  * Gets role credentials for the agent and recovers from what it can: transient AWS errors
  * (retried with capped backoff), an expired session (ONE login per session, however many
- * containers wait on it) and a signed-out session (wait for `sso-docker login`, never prompt:
- * the user just logged out on purpose).
+ * containers and rounds wait on it, given up as soon as a sign-in made elsewhere lands) and a
+ * signed-out session (wait for `sso-docker login`, never prompt: the user logged out on purpose).
  */
 export class SessionGuard {
-  private readonly logins = new Map<string, Promise<void>>();
-  private readonly signIns = new Map<string, Promise<void>>();
-  private readonly notBefore = new Map<string, number>();
+  private readonly sessions = new Map<string, SessionState>();
   readonly activity = new Map<string, SessionActivity>();
 
   constructor(private readonly options: SessionGuardOptions) {}
@@ -80,29 +100,31 @@ export class SessionGuard {
     options: { signal: AbortSignal; persistent?: boolean },
   ): Promise<RoleCredentials> {
     const { deps, source, lifetimes, retry } = this.options;
-    const { session } = resolved;
-    const activity = this.activityOf(session);
+    const state = this.track(resolved);
     for (let attempt = 0; ;) {
       options.signal.throwIfAborted();
-      // After a logout the cached credentials must not be pushed again anywhere.
-      if (!(await this.hasToken(session))) source.forget(resolved);
+      if (!(await this.hasToken(state))) {
+        // After a logout the cached credentials must not be pushed again anywhere.
+        source.forget(resolved);
+        await untilAborted(this.waitForSignIn(state), options.signal);
+        continue;
+      }
       try {
         const credentials = await source.get(resolved);
         lifetimes.observe(credentials);
         return credentials;
       } catch (err) {
         options.signal.throwIfAborted();
-        if (err instanceof SessionExpiredError && !transient(err.cause)) {
-          if (await this.hasToken(session))
-            await untilAborted(this.loginOnce(resolved, activity), options.signal);
-          else await this.waitForSignIn(resolved, activity, options.signal);
+        // A refresh that failed for a passing reason (throttling, 5xx, network) is retried, not a login.
+        if (err instanceof SessionExpiredError && !transient(causeOf(err))) {
+          await untilAborted(this.loginOnce(state, resolved), options.signal);
           continue;
         }
         if (!options.persistent && !transient(err)) throw err;
         const delay = backoffMs(attempt++, retry);
         const identity = `${resolved.identity.roleName}@${resolved.identity.accountId}`;
         deps.logger.warn(
-          `getting credentials for profile ${session.profileName} (${identity}) failed: ${messageOf(err)}; retrying in ${formatDelay(delay)}`,
+          `getting credentials for profile ${resolved.session.profileName} (${identity}) failed: ${messageOf(err)}; retrying in ${formatDelay(delay)}`,
         );
         this.options.emitter.emit("fetchFailed", {
           identity,
@@ -115,72 +137,127 @@ export class SessionGuard {
     }
   }
 
-  private activityOf(session: SessionRef): SessionActivity {
+  /** The session's state; from the first use on, its token file is watched for a sign-out. */
+  private track(resolved: ResolvedProfile): SessionState {
+    const { session } = resolved;
     const key = sessionKey(session);
-    let activity = this.activity.get(key);
-    if (!activity) {
-      activity = { session, loginPending: false, signedOut: false };
+    let state = this.sessions.get(key);
+    if (!state) {
+      const activity: SessionActivity = { session, loginPending: false, signedOut: false };
       this.activity.set(key, activity);
+      state = {
+        activity,
+        tokenPath: tokenCachePath(this.options.deps.paths.ssoCacheDir, session),
+        identities: new Map(),
+        login: undefined,
+        signIn: undefined,
+        notBefore: 0,
+        watching: false,
+      };
+      this.sessions.set(key, state);
     }
-    return activity;
+    state.identities.set(identityKey(resolved.identity), resolved);
+    if (!state.watching) this.watchForSignOut(state);
+    return state;
   }
 
-  private async hasToken(session: SessionRef): Promise<boolean> {
+  private async hasToken(state: SessionState): Promise<boolean> {
     try {
-      await access(tokenCachePath(this.options.deps.paths.ssoCacheDir, session));
+      await access(state.tokenPath);
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Every caller for one session shares one login (and its cooling-off after a failure). */
-  private loginOnce(resolved: ResolvedProfile, activity: SessionActivity): Promise<void> {
-    const key = sessionKey(resolved.session);
-    let pending = this.logins.get(key);
-    if (!pending) {
-      pending = this.runLogin(resolved, activity).finally(() => {
-        this.logins.delete(key);
-      });
-      this.logins.set(key, pending);
-    }
-    return pending;
+  /**
+   * `sso-docker logout` empties the containers but says nothing to the agent: notice it here,
+   * so that once the user signs in again every identity of the session is pushed at once
+   * rather than at its next refresh.
+   */
+  private watchForSignOut(state: SessionState): void {
+    const { deps, signal, signedOutPollMs } = this.options;
+    state.watching = true;
+    void (async () => {
+      for (;;) {
+        await deps.clock.sleep(signedOutPollMs, signal);
+        if (await this.hasToken(state)) continue;
+        await this.waitForSignIn(state);
+        this.options.onSignedIn?.([...state.identities.keys()]);
+      }
+    })().catch(() => undefined); // only the agent's stop ends it
   }
 
-  private async runLogin(resolved: ResolvedProfile, activity: SessionActivity): Promise<void> {
-    const { deps, signal, emitter } = this.options;
+  /** Every caller for one session shares one login (and its cooling-off after the last one). */
+  private loginOnce(state: SessionState, resolved: ResolvedProfile): Promise<void> {
+    state.login ??= this.runLogin(state, resolved).finally(() => {
+      state.login = undefined;
+    });
+    return state.login;
+  }
+
+  private async runLogin(state: SessionState, resolved: ResolvedProfile): Promise<void> {
+    const { deps, emitter } = this.options;
     const { session } = resolved;
-    const key = sessionKey(session);
+    const { activity } = state;
     const name = describeSession(session);
-    const wait = (this.notBefore.get(key) ?? 0) - deps.clock.now();
-    if (wait > 0) await deps.clock.sleep(wait, signal);
-    activity.loginPending = true;
-    this.options.onChange();
-    emitter.emit("loginStarted", { session: name, at: deps.clock.now() });
-    deps.logger.warn(`${name} has expired and cannot be refreshed: signing in again`);
+    // Ends the watch for a sign-in made elsewhere and, once that one wins, our own prompt.
+    const controller = new AbortController();
+    const signal = AbortSignal.any([this.options.signal, controller.signal]);
+    const baseline = (await cachedAccessToken(state.tokenPath))?.accessToken;
+    const elsewhere = waitForNewSignIn(state.tokenPath, baseline, {
+      clock: deps.clock,
+      pollMs: this.options.signedOutPollMs,
+      signal,
+    }).then(() => "elsewhere" as const);
+    elsewhere.catch(() => undefined); // it rejects when we stop watching; the races below see it
+    let prompted = false;
     let ok = false;
+    let byOther = false;
     try {
-      await login(deps, session, {
-        ui: this.loginUi(name),
-        oidcEndpoint: resolved.endpoints.oidc,
-        openBrowser: this.options.login.openBrowser,
-        useDeviceCode: this.options.login.useDeviceCode,
-        signal,
-        ...(this.options.login.browser ? { browser: this.options.login.browser } : {}),
-      });
+      const wait = state.notBefore - deps.clock.now();
+      if (wait > 0) {
+        const waited = deps.clock.sleep(wait, signal).then(() => "waited" as const);
+        byOther = (await Promise.race([waited, elsewhere])) === "elsewhere";
+      }
+      if (!byOther) {
+        prompted = true;
+        activity.loginPending = true;
+        this.options.onChange();
+        emitter.emit("loginStarted", { session: name, at: deps.clock.now() });
+        deps.logger.warn(`${name} has expired and cannot be refreshed: signing in again`);
+        const run = this.options.login.run ?? login;
+        const signedIn = run(deps, session, {
+          ui: this.loginUi(name),
+          oidcEndpoint: resolved.endpoints.oidc,
+          openBrowser: this.options.login.openBrowser,
+          useDeviceCode: this.options.login.useDeviceCode,
+          signal,
+          background: true,
+          ...(this.options.login.browser ? { browser: this.options.login.browser } : {}),
+        }).then(() => "signed-in" as const);
+        byOther = (await Promise.race([signedIn, elsewhere])) === "elsewhere";
+      }
       ok = true;
-      this.notBefore.delete(key);
-      deps.logger.info(`signed in to ${name}; resuming`);
+      if (byOther) {
+        deps.logger.info(
+          `found a new sign-in to ${name} made outside the agent${prompted ? "; its own sign-in request is withdrawn" : ""}; resuming`,
+        );
+      } else deps.logger.info(`signed in to ${name}; resuming`);
     } catch (err) {
-      signal.throwIfAborted();
-      this.notBefore.set(key, deps.clock.now() + this.options.loginRetryMs);
+      this.options.signal.throwIfAborted();
       deps.logger.warn(
         `sign-in to ${name} did not complete: ${messageOf(err)}; asking again in ${formatDelay(this.options.loginRetryMs)} (or run \`${loginHint(session)}\`)`,
       );
     } finally {
-      activity.loginPending = false;
-      this.options.onChange();
-      emitter.emit("loginFinished", { session: name, ok, at: deps.clock.now() });
+      controller.abort();
+      // Also after a success: a session that dies again at once must not prompt in a loop.
+      if (prompted) state.notBefore = deps.clock.now() + this.options.loginRetryMs;
+      if (prompted) {
+        activity.loginPending = false;
+        this.options.onChange();
+        emitter.emit("loginFinished", { session: name, ok, elsewhere: byOther, at: deps.clock.now() });
+      }
     }
   }
 
@@ -206,35 +283,28 @@ export class SessionGuard {
   }
 
   /** Signed out (no token file): wait for the user's own `sso-docker login`, shared per session. */
-  private waitForSignIn(
-    resolved: ResolvedProfile,
-    activity: SessionActivity,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const key = sessionKey(resolved.session);
-    let pending = this.signIns.get(key);
-    if (!pending) {
-      pending = this.pollForToken(resolved, activity).finally(() => {
-        this.signIns.delete(key);
-      });
-      this.signIns.set(key, pending);
-    }
-    // Each caller may stop waiting on its own (its container went away).
-    return untilAborted(pending, signal);
+  private waitForSignIn(state: SessionState): Promise<void> {
+    state.signIn ??= this.pollForToken(state).finally(() => {
+      state.signIn = undefined;
+    });
+    return state.signIn;
   }
 
-  private async pollForToken(resolved: ResolvedProfile, activity: SessionActivity): Promise<void> {
-    const { deps, signal, signedOutPollMs } = this.options;
-    const { session } = resolved;
-    activity.signedOut = true;
+  private async pollForToken(state: SessionState): Promise<void> {
+    const { deps, signal, signedOutPollMs, emitter, source } = this.options;
+    const { session } = state.activity;
+    const name = describeSession(session);
+    state.activity.signedOut = true;
     this.options.onChange();
+    for (const resolved of state.identities.values()) source.forget(resolved);
+    emitter.emit("signedOut", { session: name, at: deps.clock.now() });
     deps.logger.warn(
-      `not signed in to ${describeSession(session)}: its containers get credentials again after \`${loginHint(session)}\``,
+      `not signed in to ${name}: its containers get credentials again after \`${loginHint(session)}\``,
     );
-    while (!(await this.hasToken(session))) await deps.clock.sleep(signedOutPollMs, signal);
-    activity.signedOut = false;
+    while (!(await this.hasToken(state))) await deps.clock.sleep(signedOutPollMs, signal);
+    state.activity.signedOut = false;
     this.options.onChange();
-    deps.logger.info(`found a new sign-in for ${describeSession(session)}; resuming`);
+    deps.logger.info(`found a new sign-in for ${name}; resuming`);
   }
 }
 

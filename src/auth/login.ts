@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
 import type { Deps } from "../runtime/deps.js";
-import { LoginError, SsoDockerError } from "../runtime/errors.js";
+import { SsoDockerError } from "../runtime/errors.js";
 import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
 import type { SsoToken } from "../aws-files/token-cache.js";
 import { formatExpiresAt } from "./access-token.js";
@@ -10,6 +9,7 @@ import { parseCacheTimestamp } from "../aws-files/timestamps.js";
 import { localBrowserAvailable, openInBrowser } from "./browser.js";
 import type { DevicePrompt } from "./device-flow.js";
 import { runDeviceFlow } from "./device-flow.js";
+import { takeLoginLock } from "./login-lock.js";
 import { runPkceFlow } from "./pkce-flow.js";
 import { ensureRegistration } from "./registration.js";
 import type { SessionRef } from "./session-ref.js";
@@ -35,6 +35,11 @@ export interface LoginOptions {
   oidcEndpoint: string | undefined;
   /** Override browser opening (tests drive the browser step themselves). */
   browser?: (url: string) => Promise<boolean>;
+  /**
+   * The agent's login, which nobody watches: a person's login started meanwhile runs at once
+   * instead of queueing behind it (the agent withdraws its request when the token lands).
+   */
+  background?: boolean | undefined;
 }
 
 export interface LoginResult {
@@ -47,34 +52,24 @@ export interface LoginResult {
 /**
  * Signs in to the session and writes the token cache file, exactly as `aws sso login` does.
  * One login at a time per session across processes: a second caller waits for the first
- * and reuses its token instead of opening a second browser.
+ * and reuses its token instead of opening a second browser (unless the first is the agent's
+ * `background` login and the second is not).
  */
 export async function login(deps: Deps, session: SessionRef, options: LoginOptions): Promise<LoginResult> {
   const path = tokenCachePath(deps.paths.ssoCacheDir, session);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const before = await readSsoToken(path, { profileName: session.profileName }).catch(() => undefined);
-  // Its own lock file, apart from the cache lock that refresh and write take on `path`.
-  const loginFile = `${path}.login`;
-  const lockPath = `${loginFile}.lock`;
-  let contended = false;
-  const release = await lockfile
-    .lock(loginFile, {
-      realpath: false,
-      stale: 30_000,
-      update: 10_000,
-      retries: {
-        retries: 1200,
-        factor: 1,
-        minTimeout: 500,
-        maxTimeout: 500,
-      },
-      onCompromised: () => undefined,
-    })
-    .catch((err: unknown) => {
-      throw new LoginError(`Could not take the login lock for ${describeSession(session)} (${lockPath}).`, {
-        cause: err,
-      });
-    });
+  const lock = await takeLoginLock(path, session, {
+    background: options.background === true,
+    signal: options.signal,
+    onWait: () => options.ui.waitingForOtherLogin?.(),
+  });
+  if (!lock) {
+    deps.logger.debug(
+      `the agent's sign-in to ${describeSession(session)} is pending; signing in here instead`,
+    );
+    return await loginLocked(deps, session, options, path);
+  }
   try {
     // Did someone else finish a login while we waited? Then use theirs.
     const current = await readSsoToken(path, { profileName: session.profileName }).catch(() => undefined);
@@ -83,14 +78,11 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
       before?.accessToken !== current.accessToken &&
       (parseCacheTimestamp(current.expiresAt) ?? 0) > deps.clock.now()
     ) {
-      contended = true;
-    }
-    if (contended && current) {
       return { expiresAt: parseCacheTimestamp(current.expiresAt) ?? 0, flow: "device", reused: true };
     }
     return await loginLocked(deps, session, options, path);
   } finally {
-    await release().catch(() => undefined);
+    await lock.release();
   }
 }
 
