@@ -112,7 +112,9 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   try {
     prepared = await Promise.all([
       (async () => {
-        const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
+        const resolved = await Promise.all(
+          names.map((name) => resolveProfile(deps, name, { forContainer: true })),
+        );
         deps.logger.debug(`profiles ${names.join(", ")} resolved`);
         const cached = await Promise.all(resolved.map((r) => source.cached(r)));
         if (cached.includes(undefined)) {
