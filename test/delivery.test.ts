@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { grantFor } from "../src/agent/grant.js";
 import { HELPER_SCRIPT } from "../src/delivery/helper-script.js";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
@@ -118,7 +119,7 @@ beforeAll(async () => {
     run([], ["true"]),
     execa("docker", [
       "create",
-      ...deliveryOptions(["app"], volume),
+      ...deliveryOptions(["app"], volume, grantFor(randomBytes(32), ["app"])),
       ...["--user", "dev", "--label", "sso-docker.test=1", "--label", RUN],
       ...[IMAGE, "sh", "-c", `${helper} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
     ]),

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { GRANT_LABEL, grantFor } from "../agent/grant.js";
+import { loadGrantKey } from "../agent/grant-key.js";
 import { selectProfileName } from "../aws-files/profiles.js";
 import { getAccessToken } from "../auth/access-token.js";
 import { CredentialSource } from "../credentials/credential-source.js";
@@ -37,10 +39,11 @@ export interface RunContainerOptions {
 
 /**
  * What sso-docker adds to `docker run`: a tmpfs for the secrets (the push makes the secret dir
- * the user's, 0700), the read-only volume with the config and helper, the labels and the
+ * the user's, 0700), the read-only volume with the config and helper, the labels (the profiles
+ * and this user's grant of them, so that only this user's agent supplies the container) and the
  * config path. The per-run label comes separately (`runLabel`).
  */
-export function deliveryOptions(profileNames: readonly string[], volume: string): string[] {
+export function deliveryOptions(profileNames: readonly string[], volume: string, grant: string): string[] {
   return [
     "--tmpfs",
     `${RUN_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=755`,
@@ -48,6 +51,8 @@ export function deliveryOptions(profileNames: readonly string[], volume: string)
     volumeMount(volume),
     "--label",
     `${PROFILES_LABEL}=${profileNames.join(",")}`,
+    "--label",
+    `${GRANT_LABEL}=${grant}`,
     "--env",
     `AWS_CONFIG_FILE=${RUN_CONFIG_PATH}`,
   ];
@@ -130,12 +135,13 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
         deps.logger.debug(`image ${args.image} on the engine`);
       }),
       start.opened,
+      loadGrantKey(deps.env, deps.paths.home),
     ]);
   } catch (error) {
     done.abort();
     throw error;
   }
-  const [resolved] = prepared;
+  const [resolved, , , grantKey] = prepared;
   const fetched = fetchProfiles(source, resolved);
   // Awaited once the container has started; a run that ends before that never reads it.
   fetched.catch(() => undefined);
@@ -148,7 +154,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     throw error;
   }
   deps.logger.debug(`image has /bin/sh; volume ${volume} ready`);
-  const delivery = deliveryOptions(names, volume);
+  const delivery = deliveryOptions(names, volume, grantFor(grantKey, names));
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
   const child = spawn(
     docker,
