@@ -6,6 +6,7 @@ import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { buildStatusReport } from "../src/agent/status-report.js";
+import { loadGrantKey } from "../src/agent/grant-key.js";
 import { wipeManagedContainers } from "../src/agent/wipe-managed.js";
 import { formatExpiresAt } from "../src/auth/access-token.js";
 import { logout } from "../src/auth/logout.js";
@@ -183,7 +184,10 @@ describe("sso-docker agent recovery", () => {
   it("logout removes pushed credentials from every managed container", async () => {
     const other = await startContainer(busybox, { user: "dev" });
     await logout(deps);
-    const result = await wipeManagedContainers(engine, { labels: [`${TEST_LABEL}=${testRunId}`] });
+    const result = await wipeManagedContainers(engine, {
+      grantKey: await loadGrantKey(home.env, home.home),
+      labels: [`${TEST_LABEL}=${testRunId}`],
+    });
     expect(result.failed).toEqual([]);
     expect(result.wiped).toContain(app.name);
     expect(result.wiped).not.toContain(other.name);

@@ -50,7 +50,7 @@ describe("sso-docker logout on a shared engine", () => {
     expect(result.exitCode).toBe(0);
     const [myName, theirName] = await Promise.all([nameOf(ids.mine), nameOf(ids.theirs)]);
     const removed = /^Removed synced credentials from \d+ container\(s\): (.*)\.$/m.exec(result.stderr)?.[1];
-    const left = /^Left \d+ container\(s\) alone that another user's sso-docker supplies: (.*)\.$/m.exec(
+    const left = /^Left \d+ container\(s\) alone that are not bound to you \(.*?\): (.*)\.$/m.exec(
       result.stderr,
     )?.[1];
     expect(removed?.split(", ")).toContain(myName);
