@@ -289,24 +289,6 @@ describe("pushCredentials into busybox containers", () => {
     expect(JSON.parse(read.stdout)).toEqual(jsonOf(p));
   });
 
-  it("wipe with an owner leaves credentials another host side pushed, and removes its own", async () => {
-    const id = extra.root;
-    await pushCredentials(engine, id, [profile("o")], { pushedBy: "alice-0123" });
-    expect(
-      (await sh(id, "stat -c '%a %u' /run/sso-docker/secrets/.owner; cat /run/sso-docker/secrets/.owner"))
-        .stdout,
-    ).toBe("600 0\nalice-0123");
-    expect(await wipeCredentials(engine, id, { ownedBy: "bob-4567" })).toMatchObject({
-      wiped: false,
-      foreign: true,
-    });
-    expect((await sh(id, "ls -A /run/sso-docker/secrets")).stdout).toBe(".owner\ncredentials\no.json\n");
-    expect(await wipeCredentials(engine, id, { ownedBy: "alice-0123" })).toMatchObject({ wiped: true });
-    expect((await sh(id, "ls -A /run/sso-docker /run/sso-docker/etc")).stdout).toBe(
-      "/run/sso-docker:\netc\n\n/run/sso-docker/etc:\nconfig\ncredential-process\n",
-    );
-  });
-
   it("wipe removes every secret, keeps the config and helper, and the helper then says so", async () => {
     const id = ids.get(cases[2]!.title)!;
     await pushCredentials(engine, id, [profile("w1"), profile("w.2")]);

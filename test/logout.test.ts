@@ -43,8 +43,8 @@ afterAll(async () => {
 
 describe("sso-docker logout on a shared engine", () => {
   it("empties the containers this HOME supplied and leaves another user's alone, saying so", async () => {
-    expect(await secretFiles(ids.mine)).toBe(".owner\ncredentials\ndev.json");
-    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+    expect(await secretFiles(ids.mine)).toBe("credentials\ndev.json");
+    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
 
     const result = await runCli(["logout"], mine.env);
     expect(result.exitCode).toBe(0);
@@ -58,7 +58,7 @@ describe("sso-docker logout on a shared engine", () => {
     expect(left?.split(", ")).toContain(theirName);
 
     expect(await secretFiles(ids.mine)).toBe("(none)");
-    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
     // Their AWS CLI still works from the credentials they had.
     const read = await execa("docker", [
       "exec",

@@ -5,7 +5,6 @@ import { identityKey } from "../credentials/role-credentials.js";
 import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
-import { ownerId } from "../delivery/owner.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentEmitter, SyncReason } from "./agent-events.js";
 import type { RefusedState } from "./agent-state.js";
@@ -78,11 +77,7 @@ export class ContainerSyncer {
   /** Bumped when a container is forgotten, so a sync that started before does not bring it back. */
   private readonly epochs = new Map<string, number>();
 
-  private readonly pushedBy: string;
-
-  constructor(private readonly options: SyncerOptions) {
-    this.pushedBy = ownerId(options.deps.paths.home);
-  }
+  constructor(private readonly options: SyncerOptions) {}
 
   /**
    * (Re)syncs a container. Requests while one runs are coalesced into one more run, so a
@@ -260,7 +255,6 @@ export class ContainerSyncer {
       );
       const result = await pushCredentials(engine, details, profiles, {
         ...(participation.user === undefined ? {} : { user: participation.user }),
-        pushedBy: this.pushedBy,
         signal,
       });
       const expiration = Math.min(...credentials.map((c) => c.expiration));

@@ -1,7 +1,6 @@
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import { DockerError } from "../runtime/errors.js";
 import { SHM_SECRET_DIR, TMPFS_SECRET_DIR } from "./paths.js";
-import { OWNER_FILE_NAME } from "./owner.js";
 import { PUSH_COMMAND } from "./push-credentials.js";
 import { SAFE_PREAMBLE, shQuote } from "./push-script.js";
 import { hasOwnShm } from "./secret-dir.js";
@@ -9,14 +8,9 @@ import { hasOwnShm } from "./secret-dir.js";
 export interface WipeResult {
   containerId: string;
   containerName: string;
-  /** False when the container was not running (its tmpfs contents went with its last stop) or is `foreign`. */
+  /** False when the container was not running (its tmpfs contents went with its last stop). */
   wiped: boolean;
-  /** Another host side (user, HOME or machine) pushed its credentials: left alone. */
-  foreign?: boolean;
 }
-
-// The wipe script's exit code for "another owner's credentials".
-const FOREIGN = 3;
 
 /**
  * Removes every synced secret from the container (for `sso-docker logout`), in one exec.
@@ -25,7 +19,7 @@ const FOREIGN = 3;
 export async function wipeCredentials(
   engine: DockerEngine,
   container: string | ContainerDetails,
-  options: { signal?: AbortSignal; ownedBy?: string } = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<WipeResult> {
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   const base = { containerId: details.id, containerName: details.name };
@@ -41,14 +35,13 @@ export async function wipeCredentials(
   const result = await engine.exec(details.id, {
     cmd: PUSH_COMMAND,
     user: "0:0",
-    stdin: wipeScript(dirs, options.ownedBy),
+    stdin: wipeScript(dirs),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   if (result.exitCode === 126 || result.exitCode === 127) {
     // No shell means no push ever succeeded: there is nothing to remove.
     return { ...base, wiped: true };
   }
-  if (result.exitCode === FOREIGN) return { ...base, wiped: false, foreign: true };
   if (result.exitCode !== 0) {
     const detail = result.stderr.trim().split("\n").slice(0, 3).join("; ");
     throw new DockerError(`Could not remove the credentials from container ${details.name}: ${detail}.`, {
@@ -58,20 +51,9 @@ export async function wipeCredentials(
   return { ...base, wiped: true };
 }
 
-/** With `ownedBy`, a dir whose owner mark names someone else makes the script exit 3, untouched. */
-function wipeScript(dirs: readonly string[], ownedBy: string | undefined): string {
-  const mine =
-    ownedBy === undefined
-      ? []
-      : [
-          `for d in ${dirs.map(shQuote).join(" ")}; do`,
-          `  o=; [ -L "$d" ] || { read -r o < "$d/${OWNER_FILE_NAME}"; } 2>/dev/null`,
-          `  [ -z "$o" ] || [ "$o" = ${shQuote(ownedBy)} ] || exit ${FOREIGN}`,
-          "done",
-        ];
+function wipeScript(dirs: readonly string[]): string {
   return [
     SAFE_PREAMBLE,
-    ...mine,
     `for d in ${dirs.map(shQuote).join(" ")}; do`,
     // A link planted in place of the dir is removed itself, never followed.
     '  if [ -L "$d" ]; then rm -f -- "$d"; continue; fi',

@@ -9,7 +9,6 @@ import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
-import { ownerId } from "../delivery/owner.js";
 import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
 import { ContainerStoppedError, pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
@@ -247,9 +246,8 @@ export async function keepSynced(input: {
     id = await input.started;
     if (id === undefined) return {};
     deps.logger.debug(`container ${id.slice(0, 12)} started`);
-    const pushedBy = ownerId(deps.paths.home);
     const push = (profiles: readonly DeliveryProfile[]) =>
-      pushCredentials(engine, id ?? "", profiles, { pushedBy, signal });
+      pushCredentials(engine, id ?? "", profiles, { signal });
     let initial: Fetched;
     try {
       initial = await input.initial;
