@@ -37,6 +37,8 @@ export interface AgentOptions {
   /** Pushes in flight at once during a refresh round or reconcile. */
   concurrency?: number;
   rules?: readonly ParticipationRule[];
+  /** The host user whose devcontainer.json files bind Dev Containers (default: this process's). */
+  uid?: number;
 }
 
 export interface AgentHandle {
@@ -115,6 +117,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     signal,
     rules: options.rules ?? DEFAULT_RULES,
     grantKey,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
     scheduleRefresh: (key, dueAt) => {
       scheduler.ensure(key, dueAt);
     },

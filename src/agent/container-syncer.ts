@@ -43,6 +43,8 @@ export interface SyncerOptions {
   rules: readonly ParticipationRule[];
   /** This user's grant key: a container is supplied only when bound to this user (binding.ts). */
   grantKey: Buffer;
+  /** Owner a devcontainer.json must have to bind a container (default: this process's user). */
+  uid?: number;
   scheduleRefresh: (identity: string, dueAt: number) => void;
   onChange: () => void;
 }
@@ -160,7 +162,7 @@ export class ContainerSyncer {
       emitter.emit("ignored", { containerId: id, containerName: details.name, at: deps.clock.now() });
       return;
     }
-    const binding = await checkBinding(details, participation, this.options.grantKey);
+    const binding = await checkBinding(details, participation, this.options.grantKey, this.options.uid);
     // Stopped or paused: its start or unpause event brings it back.
     if (!details.running || details.paused || (this.epochs.get(id) ?? 0) !== epoch) return;
     if (!binding.bound) {
