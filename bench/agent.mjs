@@ -9,6 +9,8 @@ import { execa } from "execa";
 import { createDockerEngine } from "../dist/docker/engine.js";
 import { pushCredentials } from "../dist/delivery/push-credentials.js";
 import { agentFiles } from "../dist/agent/agent-files.js";
+import { grantArgs } from "../dist/agent/grant.js";
+import { loadGrantKey } from "../dist/agent/grant-key.js";
 import { median, writeResult } from "./lib.mjs";
 import { CLI, busyboxImage, signedInHome } from "./setup.mjs";
 
@@ -18,6 +20,8 @@ const image = await busyboxImage();
 // 60-s credentials: the agent refreshes them every ~30 s, so a round happens during the run.
 const ctx = await signedInHome({ lifetimes: { roleCredentialSeconds: 60 } });
 const engine = createDockerEngine({ env: ctx.env, home: ctx.home });
+// The labels `sso-docker grant --profile dev` prints: the bench HOME's agent supplies only these.
+const GRANT = grantArgs(await loadGrantKey(ctx.env, ctx.home), ["dev"]);
 let agent;
 
 async function pool(items, size, fn) {
@@ -56,8 +60,7 @@ try {
       "-d",
       "--label",
       LABEL,
-      "--label",
-      "sso-docker.profiles=dev",
+      ...GRANT,
       image,
       "sleep",
       "900",
@@ -133,8 +136,7 @@ try {
       "--rm",
       "--label",
       LABEL,
-      "--label",
-      "sso-docker.profiles=dev",
+      ...GRANT,
       image,
       "sh",
       "-c",

@@ -11,6 +11,8 @@ import { FRONT, busyboxImage, signedInHome, timeCommand } from "./setup.mjs";
 import { RUN_HELPER_PATH, TMPFS_SECRET_DIR } from "../dist/delivery/paths.js";
 import { RUN_LAYOUT } from "../dist/delivery/secret-dir.js";
 import { renderStaticFiles } from "../dist/delivery/static-files.js";
+import { grantFor } from "../dist/agent/grant.js";
+import { loadGrantKey } from "../dist/agent/grant-key.js";
 import { deliveryOptions } from "../dist/run/run-container.js";
 import { volumeName } from "../dist/run/run-volume.js";
 
@@ -29,7 +31,7 @@ try {
   const volume = volumeName(renderStaticFiles([{ name: "dev", region: "us-east-1" }], RUN_LAYOUT));
   const shapeArgs = [
     "run",
-    ...deliveryOptions(["dev"], volume),
+    ...deliveryOptions(["dev"], volume, grantFor(await loadGrantKey(ctx.env, ctx.home), ["dev"])),
     "--label",
     "sso-docker.run=bench",
     "--rm",

@@ -16,6 +16,7 @@ import { IDLE_COMMAND, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome, sampleConfig } from "./support/host.js";
 import { createAgentEventLog } from "./support/agent-events.js";
+import { grantFlags } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
 import type { SecondEngine } from "./support/remote-engine.js";
 import { startSecondEngine } from "./support/remote-engine.js";
@@ -132,8 +133,7 @@ describe("sso-docker agent across a real dockerd restart", () => {
         "dev",
         "--restart",
         "always",
-        "--label",
-        "sso-docker.profiles=dev",
+        ...(await grantFlags(home.home, "dev")),
         "--label",
         `${TEST_LABEL}=${testRunId}`,
         busybox,

@@ -6,6 +6,7 @@ import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { buildStatusReport } from "../src/agent/status-report.js";
+import { loadGrantKey } from "../src/agent/grant-key.js";
 import { wipeManagedContainers } from "../src/agent/wipe-managed.js";
 import { formatExpiresAt } from "../src/auth/access-token.js";
 import { logout } from "../src/auth/logout.js";
@@ -24,6 +25,7 @@ import { startContainer, sweepTestContainersAfterAll, TEST_LABEL, testRunId } fr
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
 import { createAgentEventLog } from "./support/agent-events.js";
+import { grantLabels } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Failure paths of the agent against the real engine and the fake IdC: AWS errors, an ended
@@ -69,7 +71,10 @@ async function readPushed(c: TestContainer, profile: string): Promise<Record<str
   return out.exitCode === 0 ? (JSON.parse(out.stdout) as Record<string, string>) : undefined;
 }
 
-const labelled = (profiles: string) => ({ user: "dev", labels: { "sso-docker.profiles": profiles } });
+const labelled = async (profiles: string) => ({
+  user: "dev",
+  labels: await grantLabels(home.home, profiles),
+});
 const tokenPath = () =>
   tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl });
 
@@ -110,7 +115,7 @@ beforeAll(async () => {
   cleanups.push(() => agent.stop());
   events.attach(agent, ["pushed", "fetchFailed", "loginStarted", "loginFinished"]);
   await agent.ready;
-  app = await startContainer(busybox, labelled("r-app"));
+  app = await startContainer(busybox, await labelled("r-app"));
   await waitFor("pushed", (e) => e.containerId === app.id);
 }, 120_000);
 
@@ -146,7 +151,7 @@ describe("sso-docker agent recovery", () => {
     // The SDK itself tries 3 times: 6 failures make the agent's own retry do the rest.
     idc.failNext({ path: "/federation/credentials", status: 429, count: 3 });
     idc.failNext({ path: "/federation/credentials", status: 500, count: 3 });
-    const c = await startContainer(busybox, labelled("r-flaky"));
+    const c = await startContainer(busybox, await labelled("r-flaky"));
     const failed = await waitFor("fetchFailed", () => true, mark);
     expect(failed.error).toMatch(/HTTP (429|500)/);
     await waitFor("pushed", (e) => e.containerId === c.id, mark);
@@ -163,8 +168,8 @@ describe("sso-docker agent recovery", () => {
     await writeSsoToken(tokenPath(), { ...token, expiresAt: formatExpiresAt(Date.now() - 60_000) });
     const mark = history.length;
     const [late1, late2] = await Promise.all([
-      startContainer(busybox, labelled("r-late1")),
-      startContainer(busybox, labelled("r-late2")),
+      startContainer(busybox, await labelled("r-late1")),
+      startContainer(busybox, await labelled("r-late2")),
     ]);
     const prompt = await idc.nextDeviceAuthorization();
     expect((await readPushed(app, "r-app"))?.["AccessKeyId"]).toBe(before);
@@ -179,7 +184,10 @@ describe("sso-docker agent recovery", () => {
   it("logout removes pushed credentials from every managed container", async () => {
     const other = await startContainer(busybox, { user: "dev" });
     await logout(deps);
-    const result = await wipeManagedContainers(engine, { labels: [`${TEST_LABEL}=${testRunId}`] });
+    const result = await wipeManagedContainers(engine, {
+      grantKey: await loadGrantKey(home.env, home.home),
+      labels: [`${TEST_LABEL}=${testRunId}`],
+    });
     expect(result.failed).toEqual([]);
     expect(result.wiped).toContain(app.name);
     expect(result.wiped).not.toContain(other.name);

@@ -18,6 +18,7 @@ import { startContainer, sweepTestContainersAfterAll, waitForDockerEvent } from 
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
 import { createAgentEventLog } from "./support/agent-events.js";
+import { grantEnv, grantLabels } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
 
 // The agent against the real engine, reached through a TCP proxy to /var/run/docker.sock that
@@ -105,7 +106,10 @@ function fetches(role: string, account: string): number {
   ).length;
 }
 
-const labelled = (profiles: string) => ({ user: "dev", labels: { "sso-docker.profiles": profiles } });
+const labelled = async (profiles: string) => ({
+  user: "dev",
+  labels: await grantLabels(home.home, profiles),
+});
 
 beforeAll(async () => {
   busybox = (await ensureTestImages()).busybox;
@@ -164,7 +168,7 @@ describe("sso-docker agent against the real engine", () => {
   it("gives a container started by plain `docker run` readable credentials within 1 s of its start event", async () => {
     const since = new Date();
     const mark = history.length;
-    const c = await startContainer(busybox, labelled("a-app"));
+    const c = await startContainer(busybox, await labelled("a-app"));
     const started = await waitForDockerEvent(
       { type: ["container"], event: ["start"], container: [c.id] },
       { since },
@@ -199,8 +203,8 @@ describe("sso-docker agent against the real engine", () => {
   it("gives each container only the profiles it names (label or env) and nothing to others", async () => {
     const mark = history.length;
     const [app, ops, none] = await Promise.all([
-      startContainer(busybox, labelled("a-app")),
-      startContainer(busybox, { user: "dev", env: { SSO_DOCKER_PROFILES: "a-ops" } }),
+      startContainer(busybox, await labelled("a-app")),
+      startContainer(busybox, { user: "dev", env: await grantEnv(home.home, "a-ops") }),
       startContainer(busybox, { user: "dev" }),
     ]);
     await Promise.all([
@@ -226,9 +230,8 @@ describe("sso-docker agent against the real engine", () => {
         .length;
     const before = fetches(role, account);
     const mark = history.length;
-    const fleet = await Promise.all(
-      Array.from({ length: 20 }, () => startContainer(busybox, labelled("a-fleet"))),
-    );
+    const options = await labelled("a-fleet");
+    const fleet = await Promise.all(Array.from({ length: 20 }, () => startContainer(busybox, options)));
     await Promise.all(fleet.map((c) => waitFor("pushed", (e) => e.containerId === c.id, mark)));
     // One fetch served all 20 (plus one per round, if a slow machine took > 15 s to start them).
     expect(fetches(role, account) - before).toBe(1 + rounds(mark));
@@ -253,7 +256,7 @@ describe("sso-docker agent against the real engine", () => {
     const mark = history.length;
     await proxy.cut();
     await waitFor("disconnected", () => true, mark);
-    const c = await startContainer(busybox, labelled("a-app")); // through the real socket: the agent cannot see it
+    const c = await startContainer(busybox, await labelled("a-app")); // through the real socket: the agent cannot see it
     expect(await readPushed(c, "a-app")).toBeUndefined();
     await proxy.open();
     const connected = await waitFor("connected", (e) => e.reconnect, mark);

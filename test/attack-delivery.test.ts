@@ -19,7 +19,6 @@ import { buildAttackShellImage, RECORD_LOG, RECORDER_ENV } from "./support/attac
 sweepTestContainersAfterAll();
 const engine = createDockerEngine({ env: process.env, home: process.env["HOME"] ?? "/root" });
 const SHM = "/dev/shm/sso-docker";
-const PUSHED_BY = "attack-test-owner";
 
 let images: TestImages;
 const hostDirs: string[] = [];
@@ -119,12 +118,10 @@ describe("links planted by the container's user before the first push", () => {
     );
 
     const p = profile("p");
-    await pushCredentials(engine, c.id, [p], { pushedBy: PUSHED_BY });
+    await pushCredentials(engine, c.id, [p]);
 
     expect(await snapshot(host)).toEqual(before);
-    expect(await secretFacts(c, ["p.json", "credentials", ".owner"])).toEqual(
-      expectedFacts(["p.json", "credentials", ".owner"]),
-    );
+    expect(await secretFacts(c, ["p.json", "credentials"])).toEqual(expectedFacts(["p.json", "credentials"]));
     expect(await sh(c, `cat ${SHM}/p.json`, "dev")).toBe(jsonOf(p));
     // Searchable, not listable: the user reaches a file by name only.
     expect((await c.exec(["ls", SHM], { user: "dev" })).exitCode).not.toBe(0);
@@ -175,20 +172,16 @@ describe("root in the container replaces the pushed files by links", () => {
     const host = await hostWorkspace();
     const before = await snapshot(host);
     const c = await startContainer(images[key], { user: "dev", args: ["-v", `${host}:/work`] });
-    await pushCredentials(engine, c.id, [profile("p")], { pushedBy: PUSHED_BY });
-    const relink = `cd ${SHM} && rm p.json credentials .owner && ln -s /work p.json && ln -s /work/sub credentials && ln -s /work/victim .owner`;
+    await pushCredentials(engine, c.id, [profile("p")]);
+    const relink = `cd ${SHM} && rm p.json credentials && ln -s /work p.json && ln -s /work/sub credentials`;
     await sh(c, relink, "0");
 
     const p = profile("p");
-    await pushCredentials(engine, c.id, [p], { pushedBy: PUSHED_BY });
+    await pushCredentials(engine, c.id, [p]);
 
     expect(await snapshot(host)).toEqual(before);
-    expect(await secretFacts(c, ["p.json", "credentials", ".owner"])).toEqual(
-      expectedFacts(["p.json", "credentials", ".owner"]),
-    );
-    expect(await sh(c, `cat ${SHM}/p.json; echo; cat ${SHM}/.owner`, "dev")).toBe(
-      `${jsonOf(p)}\n${PUSHED_BY}`,
-    );
+    expect(await secretFacts(c, ["p.json", "credentials"])).toEqual(expectedFacts(["p.json", "credentials"]));
+    expect(await sh(c, `cat ${SHM}/p.json`, "dev")).toBe(jsonOf(p));
   });
 });
 

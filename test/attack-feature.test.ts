@@ -79,6 +79,7 @@ function agentConfig(startUrl: string): string {
 
 let idc: FakeIdc;
 let home: TestHome;
+let bound: Record<string, string>;
 let agent: AgentHandle;
 const logs: string[] = [];
 const events = createAgentEventLog(logs);
@@ -95,6 +96,11 @@ beforeAll(async () => {
   cleanups.push(() => idc.close());
   home = await makeTestHome({ config: agentConfig(idc.startUrl), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
+  // The devcontainer.json these containers come from, as the Dev Containers CLI labels them: it
+  // binds them to this HOME's agent (src/agent/binding.ts) for the Feature's profile.
+  const devcontainerJson = join(home.home, "devcontainer.json");
+  await writeFile(devcontainerJson, JSON.stringify({ features: { "./sso-docker": { profiles: GRANTED } } }));
+  bound = { "devcontainer.config_file": devcontainerJson };
   const deps = createDeps({
     env: home.env,
     platform: "linux",
@@ -171,7 +177,7 @@ async function restartAndWaitForPush(c: TestContainer) {
 describe("a Dev Container Feature container attacking its own grant", () => {
   it("root rewriting /etc/sso-docker/profiles and /etc/sso-docker/user, then restarting, still gets only the image's profile, owned by the image's user", async () => {
     const mark = history.length;
-    const c = await startContainer(FEATURE_IMAGE); // as root, like many dev containers
+    const c = await startContainer(FEATURE_IMAGE, { labels: bound }); // as root, like many dev containers
     const first = await waitFor("pushed", (e) => e.containerId === c.id, mark, 20_000, "first push");
     expect(first.profiles).toEqual([GRANTED]);
 
@@ -201,7 +207,7 @@ describe("a Dev Container Feature container attacking its own grant", () => {
   // `cat` in them (an older sso-docker, another checkout's tests) fails this test as well, rightly.
   it("a user who can write a directory first on PATH plants `cat`: the agent never runs it as root", async () => {
     const mark = history.length;
-    const c = await startContainer(FEATURE_IMAGE, { user: "dev" });
+    const c = await startContainer(FEATURE_IMAGE, { user: "dev", labels: bound });
     await waitFor("pushed", (e) => e.containerId === c.id, mark, 20_000, "first push");
     const plant = '#!/bin/sh\nid -u >> /tmp/cat-uids\nexec /bin/cat "$@"\n';
     await shell(c, `printf '%s' '${plant}' > /opt/dev-bin/cat && chmod 755 /opt/dev-bin/cat`, "dev");
@@ -220,7 +226,7 @@ describe("Feature images the agent cannot use", () => {
   it("an image without the Feature's files, the marker set in the container's env: one warning naming container and image", async () => {
     const { busybox } = await ensureTestImages();
     const mark = history.length;
-    const c = await startContainer(busybox, { env: { SSO_DOCKER_FEATURE: "1" } });
+    const c = await startContainer(busybox, { env: { SSO_DOCKER_FEATURE: "1" }, labels: bound });
     await waitFor("ignored", (e) => e.containerId === c.id, mark, 20_000, "ignored");
     const imageId = (await execa("docker", ["inspect", "-f", "{{.Image}}", c.id])).stdout.trim();
     const warnings = logs.filter((line) => line.includes(c.name) && line.includes("warning: "));
@@ -233,7 +239,7 @@ describe("Feature images the agent cannot use", () => {
 
   it("an image whose profiles file is a symbolic link: refused, with the link's target quoted", async () => {
     const mark = history.length;
-    const c = await startContainer(LINKED_IMAGE);
+    const c = await startContainer(LINKED_IMAGE, { labels: bound });
     expect(await outcomeOf(c.id, mark), "the agent followed the link to a file dev owns").toBe("ignored");
     const warnings = logs.filter((line) => line.includes(c.name) && line.includes("warning: "));
     expect(warnings).toEqual([

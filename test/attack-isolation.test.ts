@@ -13,6 +13,7 @@ import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
+import { grantLabels } from "./support/grant.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
@@ -54,8 +55,6 @@ const logs: string[] = [];
 const events = createAgentEventLog(logs);
 const { history, waitFor } = events;
 const rss = { baseline: 0, peak: 0, timer: undefined as NodeJS.Timeout | undefined };
-
-const labelled = { user: "dev", labels: { "sso-docker.profiles": PROFILE } };
 
 /** The container's pushed JSON, read as its user; undefined before the first push. */
 async function readPushed(
@@ -132,6 +131,7 @@ beforeAll(async () => {
     },
   );
   // The good one first: the engine lists the newest first, so a reconcile reaches it last.
+  const labelled = { user: "dev", labels: await grantLabels(home.home, PROFILE, home.env) };
   good = await startContainer(busybox, labelled);
   hung = await Promise.all(Array.from({ length: HUNG }, () => startContainer(busybox, labelled)));
   flood = await startContainer(busybox, labelled);

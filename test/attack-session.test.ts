@@ -19,6 +19,8 @@ import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
 import { assertBuilt, runCli } from "./cli-support.js";
 import type { TestContainer } from "./support/docker.js";
+import { grantLabels } from "./support/grant.js";
+import { loadGrantKey } from "../src/agent/grant-key.js";
 import { startContainer, sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
@@ -175,7 +177,8 @@ async function startRig(): Promise<Rig> {
       }),
     supplied: async (profile) => {
       const mark = events.history.length;
-      const c = await startContainer(busybox, { user: "dev", labels: { "sso-docker.profiles": profile } });
+      const labels = await grantLabels(home.home, profile, home.env);
+      const c = await startContainer(busybox, { user: "dev", labels });
       containers.push(c);
       await events.waitFor("pushed", (e) => e.containerId === c.id, mark, 20_000, `first push to ${profile}`);
       return c;
@@ -389,7 +392,10 @@ describe("a dead SSO session under a running agent (issue 9, finding 5)", () => 
     const mark = events.history.length;
 
     await logout(rig.deps);
-    const wiped = await wipeManagedContainers(rig.engine, { labels: [`${TEST_LABEL}=${testRunId}`] });
+    const wiped = await wipeManagedContainers(rig.engine, {
+      labels: [`${TEST_LABEL}=${testRunId}`],
+      grantKey: await loadGrantKey(rig.home.env, rig.home.home),
+    });
     expect(wiped.wiped).toContain(app.name);
     expect(await readPushed(app, APP.profile)).toBeUndefined();
     // The agent sees the sign-out on its next look, and prompts for nothing: the user chose it.

@@ -17,6 +17,7 @@ import { createLogger } from "../src/runtime/logger.js";
 import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { grantLabels } from "./support/grant.js";
 import { IMAGE_BUILD_TIMEOUT_MS, ensureTestImages } from "./support/images.js";
 import { waitForOutput } from "./support/remote-engine.js";
 
@@ -55,6 +56,7 @@ let idc: FakeIdc;
 let home: TestHome;
 let agent: AgentHandle;
 let composeFile: string;
+let grant = "";
 let endpoint: string;
 const logs: string[] = [];
 const pushed: AgentEvents["pushed"][] = [];
@@ -63,7 +65,8 @@ const cleanups: (() => PromiseLike<unknown>)[] = [];
 
 function compose(args: readonly string[]) {
   return execa(COMPOSE, ["--project-name", PROJECT, "--file", composeFile, ...args], {
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
+    // What the README has users run: SSO_DOCKER_GRANT=$(sso-docker grant … --format value).
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SSO_DOCKER_GRANT: grant },
     extendEnv: false,
     stdin: "ignore",
     reject: false,
@@ -156,13 +159,18 @@ beforeAll(async () => {
   });
   await agent.ready;
 
+  grant = (await grantLabels(home.home, PROFILE))["sso-docker.grant"] ?? "";
   // JSON is YAML; `$` is doubled because compose interpolates variables in the file.
   composeFile = join(home.home, "compose.yml");
   const service = {
     image,
     user: "dev",
     command: ["sh", "-c", SERVICE_SCRIPT.replaceAll("$", "$$$$"), "sh", endpoint],
-    labels: [`sso-docker.profiles=${PROFILE}`, `${TEST_LABEL}=${testRunId}`],
+    labels: [
+      `sso-docker.profiles=${PROFILE}`,
+      "sso-docker.grant=${SSO_DOCKER_GRANT}",
+      `${TEST_LABEL}=${testRunId}`,
+    ],
     extra_hosts: ["host.docker.internal:host-gateway"],
     stop_grace_period: "2s",
   };

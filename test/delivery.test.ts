@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { grantFor } from "../src/agent/grant.js";
 import { HELPER_SCRIPT } from "../src/delivery/helper-script.js";
 import { pushCredentials } from "../src/delivery/push-credentials.js";
 import type { DeliveryProfile } from "../src/delivery/profile-files.js";
@@ -118,7 +119,7 @@ beforeAll(async () => {
     run([], ["true"]),
     execa("docker", [
       "create",
-      ...deliveryOptions(["app"], volume),
+      ...deliveryOptions(["app"], volume, grantFor(randomBytes(32), ["app"])),
       ...["--user", "dev", "--label", "sso-docker.test=1", "--label", RUN],
       ...[IMAGE, "sh", "-c", `${helper} >/tmp/app.out 2>&1; echo $? >/tmp/app.rc; exec sleep 600`],
     ]),
@@ -286,24 +287,6 @@ describe("pushCredentials into busybox containers", () => {
     expect(read.stderr).toBe("");
     expect(read.exitCode).toBe(0);
     expect(JSON.parse(read.stdout)).toEqual(jsonOf(p));
-  });
-
-  it("wipe with an owner leaves credentials another host side pushed, and removes its own", async () => {
-    const id = extra.root;
-    await pushCredentials(engine, id, [profile("o")], { pushedBy: "alice-0123" });
-    expect(
-      (await sh(id, "stat -c '%a %u' /run/sso-docker/secrets/.owner; cat /run/sso-docker/secrets/.owner"))
-        .stdout,
-    ).toBe("600 0\nalice-0123");
-    expect(await wipeCredentials(engine, id, { ownedBy: "bob-4567" })).toMatchObject({
-      wiped: false,
-      foreign: true,
-    });
-    expect((await sh(id, "ls -A /run/sso-docker/secrets")).stdout).toBe(".owner\ncredentials\no.json\n");
-    expect(await wipeCredentials(engine, id, { ownedBy: "alice-0123" })).toMatchObject({ wiped: true });
-    expect((await sh(id, "ls -A /run/sso-docker /run/sso-docker/etc")).stdout).toBe(
-      "/run/sso-docker:\netc\n\n/run/sso-docker/etc:\nconfig\ncredential-process\n",
-    );
   });
 
   it("wipe removes every secret, keeps the config and helper, and the helper then says so", async () => {

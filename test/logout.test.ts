@@ -43,14 +43,14 @@ afterAll(async () => {
 
 describe("sso-docker logout on a shared engine", () => {
   it("empties the containers this HOME supplied and leaves another user's alone, saying so", async () => {
-    expect(await secretFiles(ids.mine)).toBe(".owner\ncredentials\ndev.json");
-    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+    expect(await secretFiles(ids.mine)).toBe("credentials\ndev.json");
+    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
 
     const result = await runCli(["logout"], mine.env);
     expect(result.exitCode).toBe(0);
     const [myName, theirName] = await Promise.all([nameOf(ids.mine), nameOf(ids.theirs)]);
     const removed = /^Removed synced credentials from \d+ container\(s\): (.*)\.$/m.exec(result.stderr)?.[1];
-    const left = /^Left \d+ container\(s\) alone that another user's sso-docker supplies: (.*)\.$/m.exec(
+    const left = /^Left \d+ container\(s\) alone that are not bound to you \(.*?\): (.*)\.$/m.exec(
       result.stderr,
     )?.[1];
     expect(removed?.split(", ")).toContain(myName);
@@ -58,7 +58,7 @@ describe("sso-docker logout on a shared engine", () => {
     expect(left?.split(", ")).toContain(theirName);
 
     expect(await secretFiles(ids.mine)).toBe("(none)");
-    expect(await secretFiles(ids.theirs)).toBe(".owner\ncredentials\ndev.json");
+    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
     // Their AWS CLI still works from the credentials they had.
     const read = await execa("docker", [
       "exec",

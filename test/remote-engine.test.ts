@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { CLI } from "./cli-support.js";
 import { IDLE_COMMAND, TEST_LABEL, testRunId } from "./support/docker.js";
+import { grantFlags } from "./support/grant.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import type { ChildProcessLike, SecondEngine, TestSshd } from "./support/remote-engine.js";
 import { SSHD, startSecondEngine, startSshd, stopProcess, waitForOutput } from "./support/remote-engine.js";
@@ -161,8 +162,7 @@ async function agentSuppliesEngine2(
         "host.docker.internal:host-gateway",
         "--user",
         "dev",
-        "--label",
-        "sso-docker.profiles=dev",
+        ...(await grantFlags(fx.home.home, "dev")),
         "--label",
         `${TEST_LABEL}=${testRunId}`,
         image,

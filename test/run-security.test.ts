@@ -235,7 +235,6 @@ describe("sso-docker run keeps secrets where they belong", () => {
       [ops, devJson, "dev"],
     ] as const) {
       expect((await rootSh(mine.id, `ls -A ${SECRET_DIR}`)).split("\n")).toEqual([
-        ".owner",
         "credentials",
         `${mine.profile}.json`,
       ]);
@@ -288,7 +287,7 @@ describe("sso-docker run keeps secrets where they belong", () => {
   it("--ipc=host works, with the secrets on the container's tmpfs and nothing in the host's /dev/shm", async () => {
     const c = containers["ipcHost"]!;
     const secrets = await allSecrets();
-    expect(await rootSh(c.id, `ls -A ${SECRET_DIR}`)).toBe(".owner\ncredentials\ndev.json");
+    expect(await rootSh(c.id, `ls -A ${SECRET_DIR}`)).toBe("credentials\ndev.json");
     expect(await rootSh(c.id, "ls -A /dev/shm | grep -c sso-docker || true")).toBe("0");
     const read = await execa("docker", ["exec", c.id, "sh", RUN_HELPER_PATH, `${SECRET_DIR}/dev.json`]);
     expect(read.stdout).toMatch(/^\{"Version":1,/);

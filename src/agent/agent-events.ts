@@ -20,6 +20,8 @@ export interface AgentEvents {
   pushFailed: { containerId: string; containerName: string; error: string; at: number };
   /** Inspected and found not participating: it gets nothing. */
   ignored: { containerId: string; containerName: string; at: number };
+  /** It asks for credentials but is not bound to this user (binding.ts): it gets nothing. */
+  refused: { containerId: string; containerName: string; reason: string; at: number };
   forgotten: { containerId: string; at: number };
   /** A refresh round fetched new credentials for one role and pushed them to its containers. */
   refreshed: { identity: string; containers: number; expiration: number; at: number };

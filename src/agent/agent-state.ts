@@ -24,6 +24,8 @@ export interface AgentStateFile {
   connected: boolean;
   sessions: SessionState[];
   containers: ContainerState[];
+  /** Running containers that ask for credentials but get none from this user's agent. */
+  refused?: RefusedState[];
 }
 
 export interface SessionState {
@@ -50,6 +52,14 @@ export interface ContainerState {
   lastError?: string;
 }
 
+export interface RefusedState {
+  id: string;
+  name: string;
+  profiles: string[];
+  /** Why it is not supplied, e.g. "not granted". */
+  reason: string;
+}
+
 export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
@@ -62,6 +72,7 @@ export async function buildAgentState(input: {
   connected: boolean;
   stopped: boolean;
   containers: Iterable<ManagedContainer>;
+  refused?: Iterable<RefusedState>;
   activity: ReadonlyMap<string, SessionActivity>;
 }): Promise<AgentStateFile> {
   const { deps } = input;
@@ -101,6 +112,7 @@ export async function buildAgentState(input: {
       ...(m.lastPush === undefined ? {} : { lastPush: new Date(m.lastPush).toISOString() }),
       ...(m.lastError === undefined ? {} : { lastError: m.lastError }),
     })),
+    refused: [...(input.refused ?? [])],
   };
 }
 

@@ -10,6 +10,7 @@ import { buildAgentState, isoSeconds, StateWriter } from "./agent-state.js";
 import type { BackoffOptions } from "./backoff.js";
 import { backoffMs, forEachLimited } from "./backoff.js";
 import { ContainerSyncer } from "./container-syncer.js";
+import { loadGrantKey } from "./grant-key.js";
 import type { ParticipationRule } from "./participation.js";
 import { DEFAULT_RULES } from "./participation.js";
 import { LifetimeTracker } from "./refresh-policy.js";
@@ -37,6 +38,8 @@ export interface AgentOptions {
   /** Pushes in flight at once during a refresh round or reconcile. */
   concurrency?: number;
   rules?: readonly ParticipationRule[];
+  /** The host user whose devcontainer.json files bind Dev Containers (default: this process's). */
+  uid?: number;
 }
 
 export interface AgentHandle {
@@ -64,6 +67,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       ...(options.context === undefined ? {} : { context: options.context }),
     });
   await engine.ping();
+  const grantKey = await loadGrantKey(deps.env, deps.paths.home);
   // Load the AWS SDK and file-lock modules now rather than when the first container starts,
   // so its first push is not slowed by module loading (about 100 ms).
   void Promise.all([import("@aws-sdk/client-sso"), import("proper-lockfile")]).catch(() => undefined);
@@ -119,6 +123,8 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     emitter,
     signal,
     rules: options.rules ?? DEFAULT_RULES,
+    grantKey,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
     scheduleRefresh: (key, dueAt) => {
       scheduler.ensure(key, dueAt);
     },
@@ -188,7 +194,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         break;
       case "die":
       case "destroy":
-        syncer.forget(event.id);
+        syncer.forget(event.id, event.action === "destroy");
         if (event.action === "destroy") lastAction.delete(event.id);
         break;
     }
@@ -198,7 +204,8 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
   async function reconcile(): Promise<void> {
     const running = await engine.listContainers();
     const ids = new Set(running.map((c) => c.id));
-    for (const id of [...syncer.containers.keys()]) if (!ids.has(id)) syncer.forget(id);
+    for (const id of [...syncer.containers.keys(), ...syncer.refused.keys()])
+      if (!ids.has(id)) syncer.forget(id);
     await forEachLimited(running, concurrency, (c) => syncer.request(c.id, "reconcile"), { patience });
     emitter.emit("reconciled", { containers: syncer.containers.size, at: clock.now() });
   }
@@ -276,6 +283,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       connected,
       stopped: signal.aborted,
       containers: syncer.containers.values(),
+      refused: syncer.refused.values(),
       activity: guard.activity,
     });
   }

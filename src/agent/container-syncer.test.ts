@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
@@ -8,18 +9,20 @@ import { makeTestHome, sampleConfig, type TestHome } from "../../test/support/ho
 import { fakeEngine } from "../../test/support/fake-engine.js";
 import { AgentEmitter } from "./agent-events.js";
 import { ContainerSyncer } from "./container-syncer.js";
+import { GRANT_LABEL, grantFor } from "./grant.js";
 import { DEFAULT_RULES } from "./participation.js";
 import { LifetimeTracker } from "./refresh-policy.js";
 import type { SessionGuard } from "./session-guard.js";
 
 // Unit level: the syncer's pushes to one container with an exec the test ends by hand.
+const GRANT_KEY = randomBytes(32);
 const DETAILS: ContainerDetails = {
   id: "c1",
   name: "box",
   image: "img",
   user: "",
   env: {},
-  labels: { "sso-docker.profiles": "dev" },
+  labels: { "sso-docker.profiles": "dev", [GRANT_LABEL]: grantFor(GRANT_KEY, ["dev"]) },
   running: true,
   paused: false,
   ipcMode: "private",
@@ -68,6 +71,7 @@ function harness() {
     emitter,
     signal: new AbortController().signal,
     rules: DEFAULT_RULES,
+    grantKey: GRANT_KEY,
     scheduleRefresh: () => undefined,
     onChange: () => undefined,
   });

@@ -5,10 +5,12 @@ import { identityKey } from "../credentials/role-credentials.js";
 import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
-import { ownerId } from "../delivery/owner.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentEmitter, SyncReason } from "./agent-events.js";
+import type { RefusedState } from "./agent-state.js";
 import { isoSeconds } from "./agent-state.js";
+import type { Binding } from "./binding.js";
+import { checkBinding } from "./binding.js";
 import type { Participation, ParticipationRule } from "./participation.js";
 import { resolveParticipation } from "./devcontainer.js";
 import { FeatureImageReader } from "./feature-image.js";
@@ -63,6 +65,10 @@ export interface SyncerOptions {
   emitter: AgentEmitter;
   signal: AbortSignal;
   rules: readonly ParticipationRule[];
+  /** This user's grant key: a container is supplied only when bound to this user (binding.ts). */
+  grantKey: Buffer;
+  /** Owner a devcontainer.json must have to bind a container (default: this process's user). */
+  uid?: number;
   scheduleRefresh: (identity: string, dueAt: number) => void;
   onChange: () => void;
 }
@@ -89,15 +95,17 @@ function toDelivery(name: string, resolved: ResolvedProfile, credentials: RoleCr
 /** Inspects, resolves and pushes: everything that happens to one container. */
 export class ContainerSyncer {
   readonly containers = new Map<string, ManagedContainer>();
+  /** Running containers that ask for credentials but are not bound to this user, for `status`. */
+  readonly refused = new Map<string, RefusedState>();
+  /** What was last said of each refused container, so each verdict is logged once. */
+  private readonly told = new Map<string, string>();
   private readonly syncs = new Map<string, { again: SyncReason | undefined; done: Promise<void> }>();
   /** Bumped when a container is forgotten, so a sync that started before does not bring it back. */
   private readonly epochs = new Map<string, number>();
 
-  private readonly pushedBy: string;
   private readonly featureImages: FeatureImageReader;
 
   constructor(private readonly options: SyncerOptions) {
-    this.pushedBy = ownerId(options.deps.paths.home);
     this.featureImages = new FeatureImageReader(options.engine, { signal: options.signal });
   }
 
@@ -128,8 +136,11 @@ export class ContainerSyncer {
     return entry.done;
   }
 
-  forget(id: string): void {
+  /** `destroyed`: the container is gone for good, not just stopped. */
+  forget(id: string, destroyed = false): void {
     this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
+    if (destroyed) this.told.delete(id);
+    if (this.refused.delete(id)) this.options.onChange();
     const managed = this.containers.get(id);
     if (!managed) return;
     managed.controller.abort(new Error(`container ${managed.details.name} stopped`));
@@ -207,17 +218,60 @@ export class ContainerSyncer {
       emitter.emit("ignored", { containerId: id, containerName: details.name, at: deps.clock.now() });
       return;
     }
+    const binding = await checkBinding(details, participation, this.options.grantKey, this.options.uid);
     // Stopped or paused: its start or unpause event brings it back.
     if (!details.running || details.paused || (this.epochs.get(id) ?? 0) !== epoch) return;
+    if (!binding.bound) {
+      this.refuse(details, participation, binding);
+      return;
+    }
+    this.told.delete(id);
+    if (this.refused.delete(id)) this.options.onChange();
     const managed = this.upsert(details, participation);
     try {
-      managed.resolved = await Promise.all(participation.profiles.map((name) => resolveProfile(deps, name)));
+      managed.resolved = await Promise.all(
+        participation.profiles.map((name) => resolveProfile(deps, name, { forContainer: true })),
+      );
     } catch (err) {
       managed.resolved = [];
       this.recordFailure(managed, err);
       return;
     }
     await this.push(managed, reason);
+  }
+
+  /** Supplies nothing, now or on a refresh; says so once per verdict. */
+  private refuse(
+    details: ContainerDetails,
+    participation: Participation,
+    binding: Extract<Binding, { bound: false }>,
+  ): void {
+    const { deps, emitter } = this.options;
+    const said = this.told.get(details.id) === binding.status;
+    this.told.set(details.id, binding.status);
+    deps.logger[said ? "debug" : binding.level](binding.message);
+    // Supplied before, until its devcontainer.json changed: no further push or refresh.
+    const managed = this.containers.get(details.id);
+    if (managed) {
+      managed.controller.abort(new Error(`container ${details.name} is no longer bound to this user`));
+      this.containers.delete(details.id);
+    }
+    // Another user's containers are theirs to show.
+    if (binding.level !== "debug") {
+      this.refused.set(details.id, {
+        id: details.id,
+        name: details.name,
+        profiles: participation.profiles,
+        reason: binding.status,
+      });
+    }
+    emitter.emit("refused", {
+      containerId: details.id,
+      containerName: details.name,
+      reason: binding.status,
+      at: deps.clock.now(),
+    });
+    this.options.onChange();
   }
 
   private upsert(details: ContainerDetails, participation: Participation): ManagedContainer {
@@ -260,7 +314,6 @@ export class ContainerSyncer {
       );
       const result = await pushCredentials(engine, details, profiles, {
         ...(participation.user === undefined ? {} : { user: participation.user }),
-        pushedBy: this.pushedBy,
         signal,
       });
       const expiration = Math.min(...credentials.map((c) => c.expiration));

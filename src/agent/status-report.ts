@@ -7,7 +7,7 @@ import { readSsoToken, sha1Hex } from "../aws-files/token-cache.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentFiles } from "./agent-files.js";
 import { runningAgentPid } from "./agent-lock.js";
-import type { ContainerState } from "./agent-state.js";
+import type { ContainerState, RefusedState } from "./agent-state.js";
 import { isoSeconds, readAgentState } from "./agent-state.js";
 
 /** One cached SSO session, as `status` shows it: no token, only whether and how long it works. */
@@ -39,6 +39,8 @@ export interface StatusReport {
   };
   /** From the agent's state file; when the agent is not running, its last known view. */
   containers: ContainerState[];
+  /** Containers that ask for credentials but are not bound to this user, and why. */
+  refused: RefusedState[];
   /** When that view was written. */
   containersUpdated?: string;
 }
@@ -111,6 +113,7 @@ export async function buildStatusReport(
       logFile: files.logFile,
     },
     containers: state?.containers ?? [],
+    refused: state?.refused ?? [],
     ...(state ? { containersUpdated: state.updated } : {}),
   };
 }

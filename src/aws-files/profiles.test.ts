@@ -1,8 +1,14 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { describe, expect, it } from "vitest";
 import { ConfigError, ProfileError } from "../runtime/errors.js";
 import type { SsoDockerError } from "../runtime/errors.js";
 import { parseAwsConfig } from "./config-read.js";
 import {
+  allowsContainers,
+  assertAllowedInContainers,
   listSsoProfiles,
   listSsoSessions,
   parseRegistrationScopes,
@@ -213,5 +219,77 @@ describe("listing", () => {
     expect(errorOf(() => resolveSsoSession(CONFIG, "x", FILE)).message).toContain(
       "Sessions there: corp, scoped, half.",
     );
+  });
+});
+
+describe("the containers allow-list (sso_docker_containers)", () => {
+  const KEPT = `[profile admin]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+sso_docker_containers = false
+
+[profile open]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Dev
+sso_docker_containers = TRUE
+
+[profile typo]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Dev
+sso_docker_containers = no
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+`;
+  const config = parseAwsConfig(KEPT, FILE);
+
+  it("keeps a profile with the key false out, and lets the others in", () => {
+    expect(allowsContainers(config, "admin", FILE)).toBe(false);
+    expect(allowsContainers(config, "open", FILE)).toBe(true);
+    expect(allowsContainers(CONFIG, "dev.admin", FILE)).toBe(true);
+    const error = errorOf(() => {
+      assertAllowedInContainers(config, "admin", FILE);
+    });
+    expect(error).toBeInstanceOf(ProfileError);
+    expect(error.message).toBe(
+      `Profile "admin" is kept out of containers: ${FILE} sets sso_docker_containers = false for it.`,
+    );
+    expect(error.hint).toContain("sso-docker credentials --profile admin");
+  });
+
+  it("refuses any value but true or false, naming the profile, the file and the value", () => {
+    const error = errorOf(() => allowsContainers(config, "typo", FILE));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      `Profile "typo" in ${FILE} sets sso_docker_containers to "no"; it must be true or false.`,
+    );
+    expect(error.hint).toContain(`Edit ${FILE}`);
+  });
+
+  it("is a key the AWS SDK's own loader reads past: the profile's SSO settings stay as they are", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sso-docker-allow-list-"));
+    try {
+      await writeFile(join(dir, "config"), KEPT);
+      const { configFile } = await loadSharedConfigFiles({
+        configFilepath: join(dir, "config"),
+        filepath: join(dir, "credentials"),
+      });
+      expect(configFile["admin"]).toEqual({
+        sso_session: "corp",
+        sso_account_id: "111122223333",
+        sso_role_name: "Admin",
+        sso_docker_containers: "false",
+      });
+      expect(resolveSsoProfile(config, "admin", FILE)).toMatchObject({
+        kind: "sso-session",
+        roleName: "Admin",
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

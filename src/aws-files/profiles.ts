@@ -139,6 +139,42 @@ function missingProfileError(config: AwsConfig, profileName: string, configFile:
   });
 }
 
+/**
+ * `sso_docker_containers = false` in a profile's section keeps that profile out of every
+ * container, whatever a container asks for: the user's own allow-list, on the host where code
+ * in containers cannot reach it. The AWS CLI and the SDKs ignore keys they do not know.
+ */
+export const CONTAINERS_KEY = "sso_docker_containers";
+
+/**
+ * Whether containers may have the profile's credentials: no key or `true` = yes, `false` = no
+ * (either case). Throws ConfigError naming the file for any other value.
+ */
+export function allowsContainers(config: AwsConfig, profileName: string, configFile: string): boolean {
+  const raw = lookupSection(config.profiles, profileName)?.[CONTAINERS_KEY];
+  if (raw === undefined) return true;
+  const value = raw.trim().toLowerCase();
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(
+    `Profile "${profileName}" in ${configFile} sets ${CONTAINERS_KEY} to ${JSON.stringify(raw)}; it must be true or false.`,
+    {
+      hint: `Edit ${configFile}: ${CONTAINERS_KEY} = false keeps the profile out of every container; true, or no such line, lets containers have it.`,
+    },
+  );
+}
+
+/** Throws ProfileError, naming the profile, the file and the key, when containers may not have it. */
+export function assertAllowedInContainers(config: AwsConfig, profileName: string, configFile: string): void {
+  if (allowsContainers(config, profileName, configFile)) return;
+  throw new ProfileError(
+    `Profile "${profileName}" is kept out of containers: ${configFile} sets ${CONTAINERS_KEY} = false for it.`,
+    {
+      hint: `Use it on the host only (sso-docker credentials --profile ${profileName}), or remove that line from ${configFile} to let containers have it.`,
+    },
+  );
+}
+
 /** Settings a profile must agree with its sso-session on; the AWS CLI refuses a mismatch. */
 const SHARED_SESSION_KEYS = ["sso_start_url", "sso_region"] as const;
 

@@ -103,6 +103,30 @@ program
     await runRun(argv, globals(command));
   });
 
+program
+  .command("grant")
+  .description(
+    "print the labels that let your agent supply a container: docker run $(sso-docker grant --profile dev) IMAGE",
+  )
+  .option(
+    "--profile <name>",
+    "profile the container gets; repeat for more, the first is its default (default: $AWS_PROFILE or default)",
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  )
+  .addOption(
+    new Option("--format <format>", "args: the two --label options; value: the grant alone (compose)")
+      .choices(["args", "value"])
+      .default("args"),
+  )
+  .addHelpText(
+    "after",
+    '\nCompose: labels: ["sso-docker.profiles=dev", "sso-docker.grant=${SSO_DOCKER_GRANT}"], then\n  SSO_DOCKER_GRANT=$(sso-docker grant --profile dev --format value) docker compose up\n',
+  )
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const { runGrant } = await import("./commands/grant.js");
+    await runGrant(opts, globals(command));
+  });
+
 const agent = program
   .command("agent")
   .description("keep every participating container supplied with fresh credentials, following Docker events")

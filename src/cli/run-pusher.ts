@@ -47,7 +47,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return id === undefined ? new Promise<never>(() => undefined) : id;
     });
     const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
-    const resolved = await Promise.all(header.names.map((name) => resolveProfile(deps, name)));
+    const resolved = await Promise.all(
+      header.names.map((name) => resolveProfile(deps, name, { forContainer: true })),
+    );
     const initial = fetchProfiles(source, resolved);
     initial.catch(() => undefined);
     const outcome = await keepSynced({

@@ -1,7 +1,7 @@
 import type { Deps } from "../runtime/deps.js";
 import { loadAwsConfig } from "../aws-files/config-read.js";
 import { resolveSsoEndpoints } from "../aws-files/endpoints.js";
-import { resolveSsoProfile } from "../aws-files/profiles.js";
+import { assertAllowedInContainers, resolveSsoProfile } from "../aws-files/profiles.js";
 import type { SsoProfile } from "../aws-files/profiles.js";
 import type { SessionRef } from "../auth/session-ref.js";
 import { DEFAULT_SCOPES } from "../auth/session-ref.js";
@@ -37,10 +37,19 @@ export function sessionOf(profile: SsoProfile): SessionRef {
       };
 }
 
-/** Reads ~/.aws/config (as the SDKs do) and resolves the named profile, its session and endpoints. */
-export async function resolveProfile(deps: Deps, profileName: string): Promise<ResolvedProfile> {
+/**
+ * Reads ~/.aws/config (as the SDKs do) and resolves the named profile, its session and endpoints.
+ * `forContainer`: the credentials are for a container, which the profile's allow-list key
+ * (`sso_docker_containers = false`) refuses.
+ */
+export async function resolveProfile(
+  deps: Deps,
+  profileName: string,
+  options: { forContainer?: boolean } = {},
+): Promise<ResolvedProfile> {
   const config = await loadAwsConfig(deps.paths.configFile);
   const profile = resolveSsoProfile(config, profileName, deps.paths.configFile);
+  if (options.forContainer === true) assertAllowedInContainers(config, profileName, deps.paths.configFile);
   return {
     profile,
     session: sessionOf(profile),

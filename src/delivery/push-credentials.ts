@@ -9,7 +9,6 @@ import {
   renderCredentialsFile,
   type DeliveryProfile,
 } from "./profile-files.js";
-import { OWNER_FILE_NAME } from "./owner.js";
 import { linkAwsConfig, LINK_NEEDED } from "./aws-config-link.js";
 import { rootScript } from "./container-shell.js";
 import { buildPushScript, PushExit } from "./push-script.js";
@@ -19,8 +18,6 @@ import { renderStaticFiles } from "./static-files.js";
 export interface PushOptions {
   /** Owner of the files instead of the container's `Config.User` (Dev Containers `remoteUser`). */
   user?: string;
-  /** `ownerId()` of the pushing host side, recorded for `sso-docker logout`. */
-  pushedBy?: string;
   signal?: AbortSignal;
 }
 
@@ -64,7 +61,6 @@ export async function pushCredentials(
       content: renderCredentialProcessJson(p),
     })),
     { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
-    ...(options.pushedBy === undefined ? [] : [{ name: OWNER_FILE_NAME, content: options.pushedBy }]),
   ];
   const warnings: string[] = [];
   const configured = details.env["AWS_CONFIG_FILE"];

@@ -3,21 +3,15 @@ import { DockerError } from "../runtime/errors.js";
 import { quoteForeign } from "../runtime/untrusted-text.js";
 import { rootScript, SAFE_PREAMBLE, shQuote } from "./container-shell.js";
 import { SHM_SECRET_DIR, TMPFS_SECRET_DIR } from "./paths.js";
-import { OWNER_FILE_NAME } from "./owner.js";
 import { SAFE_FS_FUNCTIONS } from "./safe-fs-script.js";
 import { hasOwnShm } from "./secret-dir.js";
 
 export interface WipeResult {
   containerId: string;
   containerName: string;
-  /** False when the container was not running (its tmpfs contents went with its last stop) or is `foreign`. */
+  /** False when the container was not running (its tmpfs contents went with its last stop). */
   wiped: boolean;
-  /** Another host side (user, HOME or machine) pushed its credentials: left alone. */
-  foreign?: boolean;
 }
-
-// The wipe script's exit code for "another owner's credentials".
-const FOREIGN = 3;
 
 /**
  * Removes every synced secret from the container (for `sso-docker logout`), in one exec.
@@ -26,7 +20,7 @@ const FOREIGN = 3;
 export async function wipeCredentials(
   engine: DockerEngine,
   container: string | ContainerDetails,
-  options: { signal?: AbortSignal; ownedBy?: string } = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<WipeResult> {
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   const base = { containerId: details.id, containerName: details.name };
@@ -39,15 +33,11 @@ export async function wipeCredentials(
   if (!details.running) return { ...base, wiped: false };
   // A /dev/shm shared with the host or another container was never ours to write or clean.
   const dirs = hasOwnShm(details) ? [TMPFS_SECRET_DIR, SHM_SECRET_DIR] : [TMPFS_SECRET_DIR];
-  const result = await engine.exec(
-    details.id,
-    rootScript(details, wipeScript(dirs, options.ownedBy), options.signal),
-  );
+  const result = await engine.exec(details.id, rootScript(details, wipeScript(dirs), options.signal));
   if (result.exitCode === 126 || result.exitCode === 127) {
     // No shell means no push ever succeeded: there is nothing to remove.
     return { ...base, wiped: true };
   }
-  if (result.exitCode === FOREIGN) return { ...base, wiped: false, foreign: true };
   if (result.exitCode !== 0) {
     const detail = quoteForeign(result.stderr.trim().split("\n").slice(0, 3).join("; "));
     throw new DockerError(`Could not remove the credentials from container ${details.name}: ${detail}.`, {
@@ -57,23 +47,10 @@ export async function wipeCredentials(
   return { ...base, wiped: true };
 }
 
-/** With `ownedBy`, a dir whose owner mark names someone else makes the script exit 3, untouched. */
-function wipeScript(dirs: readonly string[], ownedBy: string | undefined): string {
-  const mine =
-    ownedBy === undefined
-      ? []
-      : [
-          `for d in ${dirs.map(shQuote).join(" ")}; do`,
-          // Read only a regular file: a FIFO in its place would block the read.
-          `  o=; f="$d/${OWNER_FILE_NAME}"`,
-          '  [ -L "$d" ] || [ -L "$f" ] || [ ! -f "$f" ] || { read -r o < "$f"; } 2>/dev/null',
-          `  [ -z "$o" ] || [ "$o" = ${shQuote(ownedBy)} ] || exit ${FOREIGN}`,
-          "done",
-        ];
+function wipeScript(dirs: readonly string[]): string {
   return [
     SAFE_PREAMBLE,
     SAFE_FS_FUNCTIONS,
-    ...mine,
     `for d in ${dirs.map(shQuote).join(" ")}; do`,
     // Emptying a mount would empty what is mounted, maybe a host directory.
     '  if has_mount "$d"; then echo "sso-docker: a filesystem is mounted at or under $d" >&2; exit 1; fi',

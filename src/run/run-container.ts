@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { GRANT_LABEL, grantFor } from "../agent/grant.js";
+import { loadGrantKey } from "../agent/grant-key.js";
 import { selectProfileName } from "../aws-files/profiles.js";
 import { getAccessToken } from "../auth/access-token.js";
 import { CredentialSource } from "../credentials/credential-source.js";
@@ -7,7 +9,6 @@ import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
-import { ownerId } from "../delivery/owner.js";
 import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
 import { ContainerStoppedError, pushCredentials } from "../delivery/push-credentials.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
@@ -37,10 +38,11 @@ export interface RunContainerOptions {
 
 /**
  * What sso-docker adds to `docker run`: a tmpfs for the secrets (the push makes the secret dir
- * the user's, 0700), the read-only volume with the config and helper, the labels and the
+ * the user's, 0700), the read-only volume with the config and helper, the labels (the profiles
+ * and this user's grant of them, so that only this user's agent supplies the container) and the
  * config path. The per-run label comes separately (`runLabel`).
  */
-export function deliveryOptions(profileNames: readonly string[], volume: string): string[] {
+export function deliveryOptions(profileNames: readonly string[], volume: string, grant: string): string[] {
   return [
     "--tmpfs",
     `${RUN_DIR}:rw,noexec,nosuid,nodev,size=1m,mode=755`,
@@ -48,6 +50,8 @@ export function deliveryOptions(profileNames: readonly string[], volume: string)
     volumeMount(volume),
     "--label",
     `${PROFILES_LABEL}=${profileNames.join(",")}`,
+    "--label",
+    `${GRANT_LABEL}=${grant}`,
     "--env",
     `AWS_CONFIG_FILE=${RUN_CONFIG_PATH}`,
   ];
@@ -112,7 +116,9 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   try {
     prepared = await Promise.all([
       (async () => {
-        const resolved = await Promise.all(names.map((name) => resolveProfile(deps, name)));
+        const resolved = await Promise.all(
+          names.map((name) => resolveProfile(deps, name, { forContainer: true })),
+        );
         deps.logger.debug(`profiles ${names.join(", ")} resolved`);
         const cached = await Promise.all(resolved.map((r) => source.cached(r)));
         if (cached.includes(undefined)) {
@@ -128,12 +134,13 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
         deps.logger.debug(`image ${args.image} on the engine`);
       }),
       start.opened,
+      loadGrantKey(deps.env, deps.paths.home),
     ]);
   } catch (error) {
     done.abort();
     throw error;
   }
-  const [resolved] = prepared;
+  const [resolved, , , grantKey] = prepared;
   const fetched = fetchProfiles(source, resolved);
   // Awaited once the container has started; a run that ends before that never reads it.
   fetched.catch(() => undefined);
@@ -146,7 +153,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
     throw error;
   }
   deps.logger.debug(`image has /bin/sh; volume ${volume} ready`);
-  const delivery = deliveryOptions(names, volume);
+  const delivery = deliveryOptions(names, volume, grantFor(grantKey, names));
   deps.logger.debug(`docker run (${args.image}, run id ${runId})`);
   const child = spawn(
     docker,
@@ -239,9 +246,8 @@ export async function keepSynced(input: {
     id = await input.started;
     if (id === undefined) return {};
     deps.logger.debug(`container ${id.slice(0, 12)} started`);
-    const pushedBy = ownerId(deps.paths.home);
     const push = (profiles: readonly DeliveryProfile[]) =>
-      pushCredentials(engine, id ?? "", profiles, { pushedBy, signal });
+      pushCredentials(engine, id ?? "", profiles, { signal });
     let initial: Fetched;
     try {
       initial = await input.initial;

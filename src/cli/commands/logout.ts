@@ -1,9 +1,10 @@
+import { loadGrantKey } from "../../agent/grant-key.js";
 import { wipeManagedContainers } from "../../agent/wipe-managed.js";
 import { logout } from "../../auth/logout.js";
-import { ownerId } from "../../delivery/owner.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
+import { SsoDockerError } from "../../runtime/errors.js";
 import { forgetPlans } from "../../run/run-plan.js";
 import type { GlobalOptions } from "../global-options.js";
 
@@ -22,13 +23,24 @@ export async function runLogout(globals: GlobalOptions): Promise<void> {
 
 /** After the local sign-out (which must happen whatever Docker says), empty every managed container. */
 async function wipeContainers(deps: Deps): Promise<void> {
+  let grantKey: Buffer;
+  try {
+    grantKey = await loadGrantKey(deps.env, deps.paths.home);
+  } catch (err) {
+    const hint = err instanceof SsoDockerError && err.hint !== undefined ? `\n  next: ${err.hint}` : "";
+    process.stderr.write(
+      `warning: signed out locally, but cannot tell which containers are yours to empty: ${(err as Error).message}${hint}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   let host = "the Docker engine";
   try {
     const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
     host = engine.host;
     await engine.ping();
     const { wiped, foreign, failed } = await wipeManagedContainers(engine, {
-      ownedBy: ownerId(deps.paths.home),
+      grantKey,
     });
     if (wiped.length > 0)
       process.stderr.write(
@@ -36,7 +48,7 @@ async function wipeContainers(deps: Deps): Promise<void> {
       );
     if (foreign.length > 0)
       process.stderr.write(
-        `Left ${foreign.length} container(s) alone that another user's sso-docker supplies: ${foreign.join(", ")}.\n`,
+        `Left ${foreign.length} container(s) alone that are not bound to you (another user's, or granted to nobody): ${foreign.join(", ")}.\n`,
       );
     for (const { name, error } of failed)
       process.stderr.write(`warning: could not remove credentials from container ${name}: ${error}\n`);

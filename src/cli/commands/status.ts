@@ -3,6 +3,7 @@ import type { StatusReport } from "../../agent/status-report.js";
 import { buildStatusReport } from "../../agent/status-report.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import { createDeps } from "../../runtime/deps.js";
+import { quoteForeign } from "../../runtime/untrusted-text.js";
 import type { GlobalOptions } from "../global-options.js";
 
 interface StatusFlags {
@@ -74,10 +75,16 @@ export function renderStatus(report: StatusReport, now: number): string {
   out += agent.running
     ? `\nAgent: running (pid ${String(agent.pid)}) for ${agent.engine}${agent.started ? ` since ${agent.started}` : ""}${agent.connected === false ? ", engine unreachable" : ""}\n  log: ${agent.logFile}\n`
     : `\nAgent: not running for ${agent.engine} (start it with \`sso-docker agent --detach\`)\n`;
-  if (report.containers.length === 0) return out + "\nNo synced containers.\n";
-  out += agent.running ? "\nContainers\n" : `\nContainers (last known, ${report.containersUpdated ?? "?"})\n`;
+  return out + renderContainers(report, now) + renderRefused(report.refused);
+}
+
+function renderContainers(report: StatusReport, now: number): string {
+  if (report.containers.length === 0) return "\nNo synced containers.\n";
+  const heading = report.agent.running
+    ? "\nContainers\n"
+    : `\nContainers (last known, ${report.containersUpdated ?? "?"})\n`;
   return (
-    out +
+    heading +
     table([
       ["NAME", "PROFILES", "USER", "CREDENTIALS EXPIRE", "LAST PUSH", "ERROR"],
       ...report.containers.map((c) => [
@@ -88,6 +95,19 @@ export function renderStatus(report: StatusReport, now: number): string {
         relative(c.lastPush, now),
         c.lastError ?? "",
       ]),
+    ])
+  );
+}
+
+/** Containers that ask for credentials this user's agent does not give them. */
+function renderRefused(refused: StatusReport["refused"]): string {
+  if (refused.length === 0) return "";
+  return (
+    "\nNot supplied (not bound to you; `sso-docker grant --help`)\n" +
+    // Any container can ask for anything: its profile list is its author's text.
+    table([
+      ["NAME", "PROFILES", "WHY"],
+      ...refused.map((c) => [c.name, quoteForeign(c.profiles.join(","), 60), c.reason]),
     ])
   );
 }
