@@ -5,8 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEventName } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
-import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
@@ -17,6 +15,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll, waitForDockerEvent } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import { grantEnv, grantLabels } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
@@ -125,20 +124,7 @@ beforeAll(async () => {
       write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
     }),
   });
-  const seeded = idc.createSession();
-  await writeSsoToken(
-    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
-    {
-      startUrl: idc.startUrl,
-      region: "us-east-1",
-      accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
-      clientId: seeded.clientId,
-      clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
-      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
-    },
-  );
+  await signIn(deps.paths, idc, SESSION);
   proxy = await startSocketProxy("/var/run/docker.sock");
   cleanups.push(() => proxy.cut());
   const engine = createDockerEngine({

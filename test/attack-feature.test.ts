@@ -5,14 +5,13 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
-import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
 import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
 import { FEATURE_SOURCE } from "./devcontainer-support.js";
+import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainers, testRunId } from "./support/docker.js";
@@ -106,20 +105,7 @@ beforeAll(async () => {
     platform: "linux",
     logger: createLogger({ debug: true, write: (line) => logs.push(line) }),
   });
-  const seeded = idc.createSession();
-  await writeSsoToken(
-    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
-    {
-      startUrl: idc.startUrl,
-      region: "us-east-1",
-      accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
-      clientId: seeded.clientId,
-      clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
-      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
-    },
-  );
+  await signIn(deps.paths, idc, SESSION);
   agent = await startAgent(deps, { openBrowser: false });
   cleanups.push(() => agent.stop());
   events.attach(agent, ["pushed", "pushFailed", "ignored"]);

@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
-import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
@@ -11,6 +9,7 @@ import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
 import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
+import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
@@ -116,20 +115,7 @@ beforeAll(async () => {
       write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
     }),
   });
-  const seeded = idc.createSession();
-  await writeSsoToken(
-    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
-    {
-      startUrl: idc.startUrl,
-      region: "us-east-1",
-      accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
-      clientId: seeded.clientId,
-      clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
-      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
-    },
-  );
+  await signIn(deps.paths, idc, SESSION);
   // The good one first: the engine lists the newest first, so a reconcile reaches it last.
   const labelled = { user: "dev", labels: await grantLabels(home.home, PROFILE, home.env) };
   good = await startContainer(busybox, labelled);

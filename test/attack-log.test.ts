@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
-import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
 import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
+import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
@@ -61,20 +60,7 @@ beforeAll(async () => {
     platform: "linux",
     logger: createLogger({ debug: true, write: (line) => writes.push(line) }),
   });
-  const seeded = idc.createSession();
-  await writeSsoToken(
-    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
-    {
-      startUrl: idc.startUrl,
-      region: "us-east-1",
-      accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
-      clientId: seeded.clientId,
-      clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
-      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
-    },
-  );
+  await signIn(deps.paths, idc, SESSION);
   printer = await startContainer(busybox, { labels: await grantLabels(home.home, PROFILE, home.env) });
   // Root in the container: the shell every push runs prints the forged prompt and fails.
   const forger = `#!/bin/busybox sh\nprintf 'oops\\n%s\\n\\033[2K\\033]0;owned\\007' '${FORGED}' >&2\nexit 1\n`;

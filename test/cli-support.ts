@@ -85,9 +85,20 @@ export interface SessionOwner {
   region: string;
 }
 
+/** Signs a test HOME in to one sso-session of the fake, as `aws sso login` would have. */
+export async function signIn(
+  paths: Pick<TestHome, "ssoCacheDir">,
+  idc: FakeIdc,
+  sessionName: string,
+): Promise<SeededSession> {
+  const seeded = idc.createSession();
+  await seedToken(paths, { sessionName, startUrl: idc.startUrl, region: "us-east-1" }, seeded);
+  return seeded;
+}
+
 /** Writes a fake-IdC session into the token cache exactly as `aws sso login` would. */
 export async function seedToken(
-  home: TestHome,
+  home: Pick<TestHome, "ssoCacheDir">,
   owner: SessionOwner,
   seeded: SeededSession,
   overrides: { expiresAt?: number; refreshToken?: string | null } = {},

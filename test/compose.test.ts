@@ -2,12 +2,11 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
+import { signIn } from "./cli-support.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEvents } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
-import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
@@ -133,20 +132,7 @@ beforeAll(async () => {
     platform: "linux",
     logger: createLogger({ debug: true, write: (line) => logs.push(line) }),
   });
-  const seeded = idc.createSession();
-  await writeSsoToken(
-    tokenCachePath(deps.paths.ssoCacheDir, { sessionName: SESSION, startUrl: idc.startUrl }),
-    {
-      startUrl: idc.startUrl,
-      region: "us-east-1",
-      accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
-      clientId: seeded.clientId,
-      clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
-      ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
-    },
-  );
+  await signIn(deps.paths, idc, SESSION);
 
   agent = await startAgent(deps, {
     engine: createDockerEngine({ env: {}, home: home.home }),
