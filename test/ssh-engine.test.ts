@@ -8,6 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerEngine } from "../src/docker/engine.js";
 import { ExecTimeoutError } from "../src/docker/errors.js";
+import type { ProcessSocket } from "../src/docker/process-socket.js";
 import { SshConnectionPool } from "../src/docker/ssh-dialer.js";
 import { DockerError } from "../src/runtime/errors.js";
 import { TEST_LABEL, testRunId } from "./support/docker.js";
@@ -122,30 +123,44 @@ describe.skipIf(!hasSshd)("the engine client over ssh", () => {
   });
 
   it("ends an idle pooled ssh after the idle time", async () => {
-    const before = await liveSsh();
     const pool = new SshConnectionPool(
       { address: sshd.dockerHost, host: "127.0.0.1", user: "root", port: new URL(sshd.dockerHost).port },
       sshd.env,
       { idleMs: 300 },
     );
-    const status = await new Promise<number | undefined>((resolve, reject) => {
-      const req = request({ agent: pool, host: "docker", path: "/_ping" }, (res) => {
-        res.resume();
-        res.once("end", () => {
-          resolve(res.statusCode);
+    const { status, socket } = await new Promise<{ status: number | undefined; socket: ProcessSocket }>(
+      (resolve, reject) => {
+        const req = request({ agent: pool, host: "docker", path: "/_ping" }, (res) => {
+          res.resume();
+          res.once("end", () => {
+            resolve({ status: res.statusCode, socket: req.socket as unknown as ProcessSocket });
+          });
         });
-      });
-      req.once("error", reject);
-      req.end();
-    });
+        req.once("error", reject);
+        req.end();
+      },
+    );
     expect(status).toBe(200);
-    const idle = (await liveSsh()).filter((pid) => !before.includes(pid));
-    expect(idle).toHaveLength(1);
-    const gone = await execa("sh", ["-c", `while kill -0 ${idle[0]} 2>/dev/null; do sleep 0.05; done`], {
+    const idleSince = performance.now();
+    const closed = await Promise.race([
+      new Promise<boolean>((resolve) =>
+        socket.once("close", () => {
+          resolve(true);
+        }),
+      ),
+      new Promise<boolean>((resolve) =>
+        setTimeout(() => {
+          resolve(false);
+        }, 5000),
+      ),
+    ]);
+    expect(closed, "the idle connection still open after 5 s").toBe(true);
+    expect(performance.now() - idleSince).toBeGreaterThanOrEqual(290);
+    const gone = await execa("sh", ["-c", `while kill -0 ${socket.pid} 2>/dev/null; do sleep 0.05; done`], {
       timeout: 5000,
       reject: false,
     });
-    expect(gone.timedOut, `ssh ${idle[0]} still running 5 s after its connection went idle`).toBe(false);
+    expect(gone.timedOut, `ssh ${socket.pid} still running 5 s after its connection closed`).toBe(false);
   });
 
   it("keeps an event stream that waits past the idle time: only idle pooled connections end", async () => {
@@ -217,8 +232,8 @@ describe.skipIf(!hasSshd)("the engine client over ssh", () => {
     });
     const doneAt = Number(/^done (\d+)$/m.exec(child.stdout)?.[1]);
     expect(exitedAt - doneAt, "ms from its last request to its exit").toBeLessThan(3000);
-    const left = (await liveSsh()).filter((pid) => !before.includes(pid));
-    expect(left, "ssh processes that outlived it").toEqual([]);
+    // Its ssh processes see their stdin close with it, and end.
+    expect(await sshSettlesAt(before, 0), "ssh processes that outlived it by 5 s").toEqual([]);
   });
 
   it("says when there is no ssh on PATH, and what to install", async () => {

@@ -60,6 +60,11 @@ export class ProcessSocket extends Duplex {
     });
   }
 
+  /** The helper process's id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   override _read(): void {
     this.child.stdout.resume();
   }
