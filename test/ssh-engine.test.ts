@@ -12,7 +12,7 @@ import type { ProcessSocket } from "../src/docker/process-socket.js";
 import { SshConnectionPool } from "../src/docker/ssh-dialer.js";
 import { DockerError } from "../src/runtime/errors.js";
 import { TEST_LABEL, testRunId } from "./support/docker.js";
-import { SSHD, startSshd, type TestSshd } from "./support/remote-engine.js";
+import { SSHD, startSshd, waitForOutput, type TestSshd } from "./support/remote-engine.js";
 
 // The ssh connection of the engine client against the real engine, through an sshd on loopback
 // whose sessions talk to /var/run/docker.sock: the user's OpenSSH setup is what reaches it
@@ -234,6 +234,50 @@ describe.skipIf(!hasSshd)("the engine client over ssh", () => {
     expect(exitedAt - doneAt, "ms from its last request to its exit").toBeLessThan(3000);
     // Its ssh processes see their stdin close with it, and end.
     expect(await sshSettlesAt(before, 0), "ssh processes that outlived it by 5 s").toEqual([]);
+  });
+
+  it("keeps its ssh connections through a terminal's Ctrl-C, which is the process's to handle", async () => {
+    // A process in its own group, as a shell runs a command; SIGINT to the whole group is what a
+    // terminal's Ctrl-C sends. The process handles it; the event stream's ssh must not die of it.
+    const marker = `sso-docker.test.sigint=${testRunId}`;
+    const script = `
+      import { createDockerEngine } from ${JSON.stringify(BUILT_ENGINE)};
+      const engine = createDockerEngine({ env: process.env, home: "/nonexistent" });
+      process.on("SIGINT", () => console.log("sigint"));
+      const filters = { type: ["container"], label: [${JSON.stringify(marker)}] };
+      try {
+        for await (const event of engine.events({ filters, onOpen: () => console.log("open") })) {
+          console.log("event " + event.action);
+          process.exit(0);
+        }
+        console.log("the stream ended");
+      } catch (error) {
+        console.log("the stream failed: " + error.message);
+      }
+      process.exit(1);
+    `;
+    const child = execa(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...sshd.env, DOCKER_HOST: sshd.dockerHost },
+      extendEnv: false,
+      detached: true,
+      timeout: 30_000,
+      reject: false,
+    });
+    await waitForOutput(child, /^open$/m, "events over ssh", 20_000);
+    process.kill(-child.pid!, "SIGINT");
+    await waitForOutput(child, /^sigint$/m, "the SIGINT handler", 5000);
+    const id = (
+      await execa("docker", ["create", "--label", `${TEST_LABEL}=${testRunId}`, "--label", marker, IMAGE])
+    ).stdout.trim();
+    try {
+      const result = await child;
+      expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({
+        exitCode: 0,
+        stdout: "open\nsigint\nevent create",
+      });
+    } finally {
+      await execa("docker", ["rm", "-f", id]);
+    }
   });
 
   it("says when there is no ssh on PATH, and what to install", async () => {

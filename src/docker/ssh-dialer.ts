@@ -44,7 +44,10 @@ export class SshConnectionPool extends Agent {
     const { spawn } = process.getBuiltinModule("node:child_process");
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.env)) if (value !== undefined) env[key] = value;
-    const child = spawn("ssh", this.args, { env, stdio: "pipe", windowsHide: true });
+    // A session of its own, as the docker CLI gives it: a terminal's Ctrl-C, meant for this
+    // process, does not cut requests mid-way, and ssh never prompts on the terminal (a key that
+    // needs a passphrase comes from the ssh agent).
+    const child = spawn("ssh", this.args, { env, stdio: "pipe", detached: true, windowsHide: true });
     const socket = new ProcessSocket(
       child,
       (end) => sshFailed(this.endpoint, end),
