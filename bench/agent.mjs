@@ -68,7 +68,7 @@ try {
     ids.push(stdout.trim());
   });
 
-  // 1. Push vs bare exec, interleaved per container, sequential, same dockerode client.
+  // 1. Push vs bare exec, interleaved per container, sequential, same engine client.
   const credentials = JSON.parse(
     (
       await execa(process.execPath, [CLI, "credentials", "--profile", "dev"], {

@@ -2,7 +2,7 @@ import { readFile, unlink } from "node:fs/promises";
 import { CredentialSource } from "../credentials/credential-source.js";
 import { refreshLeadMs } from "../credentials/refresh-policy.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
-import { createQuickEngine } from "../docker/http-engine.js";
+import { createDockerEngine } from "../docker/engine.js";
 import { readPlanHeader } from "../run/run-plan.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { fetchProfiles, keepSynced, RUN_LABEL } from "../run/run-container.js";
@@ -38,7 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const header = readPlanHeader(await readFile(planPath, "utf8"));
     if (header === undefined) return 2;
-    const engine = await createQuickEngine({ env: deps.env, home: deps.paths.home });
+    const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
     const start = followRun(engine, token, done);
     await start.opened;
     // The container may have started before the subscription: the label finds it then.

@@ -19,7 +19,7 @@ const KINDS: Partial<Record<NonNullable<Headers["type"]>, string>> = {
   fifo: "a named pipe",
 };
 
-/** What both engine clients get for an archive: an HTTP response body. */
+/** What the engine client gets for an archive: an HTTP response body. */
 export interface ArchiveStream {
   on(event: "data", listener: (chunk: Buffer) => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;

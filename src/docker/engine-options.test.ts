@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { DockerError } from "../runtime/errors.js";
-import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+import { locateEngine, toEngineEndpoint } from "./engine-options.js";
 
 const home = "/home/u";
 const metaPath = (name: string) =>
@@ -68,31 +68,29 @@ describe("locateEngine", () => {
   });
 });
 
-describe("toDockerodeOptions", () => {
+describe("toEngineEndpoint", () => {
   it("maps unix, tcp and ssh addresses", () => {
-    expect(toDockerodeOptions({ host: "unix:///run/user/1000/docker.sock", source: "x" }, {})).toMatchObject({
+    expect(toEngineEndpoint({ host: "unix:///run/user/1000/docker.sock", source: "x" })).toEqual({
+      kind: "unix",
       socketPath: "/run/user/1000/docker.sock",
-      host: undefined,
     });
-    expect(toDockerodeOptions({ host: "tcp://10.0.0.2:2375", source: "x" }, {})).toMatchObject({
-      protocol: "http",
+    expect(toEngineEndpoint({ host: "tcp://10.0.0.2:2375", source: "x" })).toEqual({
+      kind: "tcp",
       host: "10.0.0.2",
       port: 2375,
-      socketPath: undefined,
     });
-    expect(
-      toDockerodeOptions({ host: "ssh://me@box:2222", source: "x" }, { SSH_AUTH_SOCK: "/tmp/agent" }),
-    ).toMatchObject({
-      protocol: "ssh",
-      host: "box",
-      port: 2222,
-      username: "me",
-      sshOptions: { agent: "/tmp/agent" },
+    expect(toEngineEndpoint({ host: "tcp://10.0.0.2:2376", source: "x" })).toEqual({
+      kind: "tcp",
+      host: "10.0.0.2",
+      port: 2376,
+      tls: {},
+    });
+    expect(toEngineEndpoint({ host: "ssh://me@box:2222", source: "x" })).toEqual({
+      kind: "ssh",
+      ssh: { address: "ssh://me@box:2222", host: "box", user: "me", port: "2222" },
     });
   });
   it("rejects addresses it cannot use, naming them", () => {
-    expect(() => toDockerodeOptions({ host: "fd://", source: "DOCKER_HOST" }, {})).toThrow(
-      /fd:\/\/.*DOCKER_HOST/,
-    );
+    expect(() => toEngineEndpoint({ host: "fd://", source: "DOCKER_HOST" })).toThrow(/fd:\/\/.*DOCKER_HOST/);
   });
 });

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { DockerOptions } from "dockerode";
 import type { Env } from "../runtime/env.js";
 import { DockerError } from "../runtime/errors.js";
+import { parseSshEndpoint, type SshEndpoint } from "./ssh-endpoint.js";
 
 export interface EngineLocation {
   /** The engine address as the docker CLI would show it, for messages: `unix:///var/run/docker.sock`. */
@@ -94,16 +94,26 @@ function readTls(dir: string, file: string): Buffer | undefined {
   return existsSync(path) ? readFileSync(path) : undefined;
 }
 
-/**
- * dockerode options for a location. Every connection key is set explicitly because docker-modem
- * merges its own defaults read from `process.env`, and our env is a parameter.
- */
-export function toDockerodeOptions(location: EngineLocation, env: Env): DockerOptions {
-  const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined };
+/** How to open a connection to the engine's API. */
+export type EngineEndpoint =
+  | { kind: "unix"; socketPath: string }
+  | { kind: "tcp"; host: string; port: number; tls?: TlsMaterial }
+  | { kind: "ssh"; ssh: SshEndpoint };
+
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+const ADDRESS_HINT = "Use unix:///path, tcp://host:port or ssh://[user@]host[:port].";
+
+/** Where and how to connect for a location; reads its TLS material, if any. */
+export function toEngineEndpoint(location: EngineLocation): EngineEndpoint {
   const { host } = location;
   if (host.startsWith("unix://") || host.startsWith("npipe://")) {
     const socketPath = host.slice(host.indexOf("://") + 3);
-    return { ...none, socketPath: socketPath === "" ? "/var/run/docker.sock" : socketPath };
+    return { kind: "unix", socketPath: socketPath === "" ? "/var/run/docker.sock" : socketPath };
   }
   let url: URL;
   try {
@@ -111,39 +121,26 @@ export function toDockerodeOptions(location: EngineLocation, env: Env): DockerOp
   } catch (cause) {
     throw new DockerError(`The Docker engine address "${host}" (${location.source}) is not a valid URL.`, {
       cause,
-      hint: "Use unix:///path, tcp://host:port or ssh://user@host.",
+      hint: ADDRESS_HINT,
     });
   }
-  if (url.protocol === "ssh:") {
-    const sshAgent = env["SSH_AUTH_SOCK"];
-    return {
-      ...none,
-      protocol: "ssh",
-      host: url.hostname,
-      port: url.port === "" ? 22 : Number(url.port),
-      username: decodeURIComponent(url.username) || (env["USER"] ?? "root"),
-      ...(sshAgent === undefined ? {} : { sshOptions: { agent: sshAgent } }),
-    };
-  }
+  if (url.protocol === "ssh:") return { kind: "ssh", ssh: parseSshEndpoint(url, location) };
   if (url.protocol !== "tcp:" && url.protocol !== "http:" && url.protocol !== "https:") {
     throw new DockerError(`Unsupported Docker engine address "${host}" (${location.source}).`, {
-      hint: "Use unix:///path, tcp://host:port or ssh://user@host.",
+      hint: ADDRESS_HINT,
     });
   }
   const tls = location.tlsDir !== undefined || url.protocol === "https:" || url.port === "2376";
-  const options: DockerOptions = {
-    ...none,
-    protocol: tls ? "https" : "http",
-    host: url.hostname,
-    port: url.port === "" ? (tls ? 2376 : 2375) : Number(url.port),
-  };
+  const port = url.port === "" ? (tls ? 2376 : 2375) : Number(url.port);
+  if (!tls) return { kind: "tcp", host: url.hostname, port };
+  const material: TlsMaterial = {};
   if (location.tlsDir !== undefined) {
     const ca = readTls(location.tlsDir, "ca.pem");
     const cert = readTls(location.tlsDir, "cert.pem");
     const key = readTls(location.tlsDir, "key.pem");
-    if (ca) options.ca = ca;
-    if (cert) options.cert = cert;
-    if (key) options.key = key;
+    if (ca) material.ca = ca;
+    if (cert) material.cert = cert;
+    if (key) material.key = key;
   }
-  return options;
+  return { kind: "tcp", host: url.hostname, port, tls: material };
 }

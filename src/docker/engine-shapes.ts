@@ -1,4 +1,3 @@
-import type Docker from "dockerode";
 import type {
   ContainerDetails,
   ContainerSpec,
@@ -7,12 +6,38 @@ import type {
   VolumeDetails,
 } from "./engine.js";
 
-// Engine JSON → what sso-docker reads, shared by both engine clients. Type-only imports: this
-// module must not load dockerode (the fast client exists to avoid exactly that).
+// Engine JSON → what sso-docker reads. The wire types name only the fields read here; the
+// engine sends null for an empty list or map (no labels, no mounts), so those may be null.
 
-/** The engine sends null where @types/dockerode promises an object (e.g. no labels). */
-function nullable<T>(value: T): T | null | undefined {
-  return value;
+type Nullable<T> = T | null | undefined;
+
+/** `GET /containers/{id}/json`, the fields read. */
+export interface ContainerInspectInfo {
+  Id: string;
+  Name: string;
+  Image: string;
+  Config: { User: string; Env?: Nullable<string[]>; Labels?: Nullable<Record<string, string>> };
+  State: { Running: boolean; Paused: boolean };
+  HostConfig: {
+    IpcMode?: string;
+    Tmpfs?: Nullable<Record<string, string>>;
+    Mounts?: Nullable<{ Type: string; Target: string }[]>;
+  };
+  Mounts?: Nullable<{ Destination: string; RW: boolean }[]>;
+}
+
+/** `GET /images/{name}/json`, the fields read. */
+export interface ImageInspectInfo {
+  Id: string;
+  Config?: Nullable<{ Entrypoint?: Nullable<string[]>; Cmd?: Nullable<string[]>; User?: string }>;
+}
+
+/** One entry of `GET /containers/json`, the fields read. */
+export interface ContainerInfo {
+  Id: string;
+  Names: string[];
+  Labels?: Nullable<Record<string, string>>;
+  State: string;
 }
 
 function parseEnv(lines: readonly string[] | null | undefined): Record<string, string> {
@@ -25,42 +50,40 @@ function parseEnv(lines: readonly string[] | null | undefined): Record<string, s
 }
 
 /** `GET /containers/{id}/json`. */
-export function toContainerDetails(info: Docker.ContainerInspectInfo): ContainerDetails {
-  const mountTargets = (nullable(info.HostConfig.Mounts) ?? [])
-    .filter((m) => m.Type === "tmpfs")
-    .map((m) => m.Target);
+export function toContainerDetails(info: ContainerInspectInfo): ContainerDetails {
+  const mountTargets = (info.HostConfig.Mounts ?? []).filter((m) => m.Type === "tmpfs").map((m) => m.Target);
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ""),
     image: info.Image,
     user: info.Config.User,
     env: parseEnv(info.Config.Env),
-    labels: nullable(info.Config.Labels) ?? {},
+    labels: info.Config.Labels ?? {},
     running: info.State.Running,
     paused: info.State.Paused,
     ipcMode: info.HostConfig.IpcMode ?? "",
-    tmpfsTargets: [...Object.keys(nullable(info.HostConfig.Tmpfs) ?? {}), ...mountTargets],
-    readOnlyMounts: (nullable(info.Mounts) ?? []).filter((m) => !m.RW).map((m) => m.Destination),
+    tmpfsTargets: [...Object.keys(info.HostConfig.Tmpfs ?? {}), ...mountTargets],
+    readOnlyMounts: (info.Mounts ?? []).filter((m) => !m.RW).map((m) => m.Destination),
   };
 }
 
 /** `GET /images/{name}/json`. */
-export function toImageDetails(info: Docker.ImageInspectInfo): ImageDetails {
-  const config = nullable(info.Config);
+export function toImageDetails(info: ImageInspectInfo): ImageDetails {
+  const config = info.Config;
   return {
     id: info.Id,
-    entrypoint: nullable(config?.Entrypoint as string[] | undefined) ?? [],
-    cmd: nullable(config?.Cmd) ?? [],
+    entrypoint: config?.Entrypoint ?? [],
+    cmd: config?.Cmd ?? [],
     user: config?.User ?? "",
   };
 }
 
 /** `GET /containers/json`. */
-export function toContainerSummary(c: Docker.ContainerInfo): ContainerSummary {
+export function toContainerSummary(c: ContainerInfo): ContainerSummary {
   return {
     id: c.Id,
     name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
-    labels: nullable(c.Labels) ?? {},
+    labels: c.Labels ?? {},
     state: c.State,
   };
 }
@@ -77,7 +100,7 @@ export async function execExitCode(
   }
 }
 
-/** `GET /volumes/{name}`, as the engine sends it (@types/dockerode lacks Options). */
+/** `GET /volumes/{name}`, the fields read. */
 export interface VolumeInfo {
   Name: string;
   Driver: string;
@@ -95,7 +118,7 @@ export function toVolumeDetails(info: VolumeInfo): VolumeDetails {
 }
 
 /** `POST /containers/create` for a container that is never started (so it needs no network). */
-export function toCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
+export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
   return {
     Image: spec.image,
     Labels: spec.labels ?? {},
@@ -105,7 +128,7 @@ export function toCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions
     HostConfig: {
       NetworkMode: "none",
       Mounts: Object.entries(spec.volumes ?? {}).map(([target, source]) => ({
-        Type: "volume" as const,
+        Type: "volume",
         Source: source,
         Target: target,
       })),

@@ -1,23 +1,68 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { getEventListeners } from "node:events";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SSHD, startSshd, type TestSshd } from "../../test/support/remote-engine.js";
 import { DockerError } from "../runtime/errors.js";
 import { ExecOutputError, ExecTimeoutError } from "./errors.js";
-import { createDockerEngine, type DockerEngine, type DockerEvent } from "./engine.js";
-import { createQuickEngine, HttpEngine } from "./http-engine.js";
+import {
+  createDockerEngine,
+  type CreateEngineOptions,
+  type DockerEngine,
+  type DockerEvent,
+} from "./engine.js";
 
-// Real engine, both clients held to one contract. Every container carries sso-docker.test=1 and
+// The real engine, reached both ways the client connects, held to one contract: its unix socket,
+// and ssh (an sshd on loopback whose sessions talk to that same socket), the way a remote engine
+// is reached; with connection sharing (ControlMaster, ControlPersist) as users set it up, which
+// also makes each further ssh connection cheap. Every container carries sso-docker.test=1 and
 // this file's run id, swept in afterAll.
 const IMAGE = "sso-docker-test/busybox:1";
 const RUN_ID = randomUUID();
 const RUN = `sso-docker.test.run=${RUN_ID}`;
-/** The same two labels, for containers the engine clients create. */
+/** The same two labels, for containers the engine client creates. */
 const TEST_LABELS = { "sso-docker.test": "1", "sso-docker.test.run": RUN_ID };
 const where = { env: process.env, home: process.env["HOME"] ?? "/root" };
-const clients: [string, (options: typeof where) => Promise<DockerEngine>][] = [
-  ["DockerodeEngine", (options) => Promise.resolve(createDockerEngine(options))],
-  ["HttpEngine", (options) => createQuickEngine(options)],
+
+const hasSshd = existsSync(SSHD);
+if (!hasSshd)
+  console.warn(`engine.test: ${SSHD} is missing (apt-get install openssh-server): ssh case skipped`);
+let sshd: TestSshd | undefined;
+
+interface Connection {
+  /** Where the client is pointed. */
+  options: () => CreateEngineOptions;
+  /** An address of the same kind where no engine answers, and the message that says so. */
+  unreachable: { host: string; message: RegExp };
+}
+
+const connections: [string, Connection][] = [
+  [
+    "a unix socket",
+    {
+      options: () => where,
+      unreachable: {
+        host: "unix:///nonexistent/docker.sock",
+        message: /^Cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock\.$/,
+      },
+    },
+  ],
+  ...(hasSshd
+    ? ([
+        [
+          "ssh (the user's OpenSSH running docker system dial-stdio)",
+          {
+            options: () => ({ env: { ...sshd!.env, DOCKER_HOST: sshd!.dockerHost }, home: "/nonexistent" }),
+            unreachable: {
+              host: "ssh://root@127.0.0.1:1",
+              message:
+                /^Cannot reach the Docker engine at ssh:\/\/root@127\.0\.0\.1:1: ssh exited with status 255: «ssh: connect to host 127\.0\.0\.1 port 1: Connection refused»\.$/,
+            },
+          },
+        ],
+      ] as [string, Connection][])
+    : []),
 ];
 
 async function run(args: readonly string[], cmd: readonly string[] = ["sleep", "600"]): Promise<string> {
@@ -56,6 +101,7 @@ let box: string;
 let stopped: string;
 let created: string;
 beforeAll(async () => {
+  if (hasSshd) sshd = await startSshd("unix:///var/run/docker.sock", { controlMaster: true });
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
   for (const [tag, input] of [
     [CONFIGURED, DOCKERFILE],
@@ -71,6 +117,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await sshd?.[Symbol.asyncDispose]();
   const ids = (await execa("docker", ["ps", "-aq", "--filter", `label=${RUN}`])).stdout
     .split("\n")
     .filter(Boolean);
@@ -99,10 +146,10 @@ async function guarded(exec: (signal: AbortSignal) => Promise<unknown>): Promise
   }
 }
 
-describe.each(clients)("%s against a real engine", (_name, connect) => {
+describe.each(connections)("the engine client over %s, against a real engine", (_name, connection) => {
   let engine: DockerEngine;
-  beforeAll(async () => {
-    engine = await connect(where);
+  beforeAll(() => {
+    engine = createDockerEngine(connection.options());
   });
 
   it("pings and inspects what delivery needs", async () => {
@@ -276,23 +323,10 @@ describe.each(clients)("%s against a real engine", (_name, connect) => {
     );
     await execa("docker", ["wait", stopped]);
     await expect(engine.exec(stopped, { cmd: ["true"], user: "0" })).rejects.toThrow(/is not running/);
-    const nowhere = await connect({
-      env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
-      home: "/nonexistent",
-    });
+    const { env, home } = connection.options();
+    const nowhere = createDockerEngine({ env: { ...env, DOCKER_HOST: connection.unreachable.host }, home });
     const error = await nowhere.ping().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerError);
-    expect((error as DockerError).message).toBe(
-      "Cannot reach the Docker engine at unix:///nonexistent/docker.sock.",
-    );
-  });
-});
-
-describe("createQuickEngine", () => {
-  it("uses the http client for unix and tcp engines, dockerode for ssh", async () => {
-    const quick = (host: string) => createQuickEngine({ env: { DOCKER_HOST: host }, home: "/nonexistent" });
-    expect(await quick("unix:///var/run/docker.sock")).toBeInstanceOf(HttpEngine);
-    expect(await quick("tcp://127.0.0.1:2375")).toBeInstanceOf(HttpEngine);
-    expect(await quick("ssh://me@example.invalid")).not.toBeInstanceOf(HttpEngine);
+    expect((error as DockerError).message).toMatch(connection.unreachable.message);
   });
 });

@@ -28,8 +28,9 @@ function field(error: unknown, key: string): unknown {
 }
 
 /**
- * Maps a dockerode / docker-modem / ssh2 failure to a `DockerError`, by HTTP status or errno
- * code — never by message text, which differs between engine versions.
+ * Maps an engine client failure to a `DockerError`, by HTTP status or errno code — never by
+ * message text, which differs between engine versions. A DockerError (an ssh connection's own,
+ * say) passes through as it is.
  */
 export function toDockerError(error: unknown, context: DockerErrorContext): DockerError {
   if (error instanceof DockerError) return error;
@@ -56,11 +57,7 @@ export function toDockerError(error: unknown, context: DockerErrorContext): Dock
       hint: "Add your user to the `docker` group (then log in again), or use a rootless engine.",
     });
   }
-  // ssh2 sets `level` (client-socket, client-authentication, …) on its connection failures.
-  if (
-    (typeof code === "string" && UNREACHABLE_CODES.has(code)) ||
-    typeof field(error, "level") === "string"
-  ) {
+  if (typeof code === "string" && UNREACHABLE_CODES.has(code)) {
     return new DockerError(`Cannot reach the Docker engine at ${host}.`, {
       cause: error,
       hint: "Check that it is running (`docker info`), or point DOCKER_HOST / `docker context use` at it.",

@@ -9,11 +9,6 @@ export interface DockerEvent {
   time: number;
 }
 
-/** What getEvents really returns (an http.IncomingMessage), typed loosely by @types/dockerode. */
-export interface EventStream extends AsyncIterable<Buffer> {
-  destroy(): void;
-}
-
 interface RawEvent {
   Type?: string;
   Action?: string;

@@ -3,8 +3,7 @@ import { StreamDemuxer } from "./demux.js";
 import type { ExecRequest } from "./engine.js";
 import { ExecOutputError, ExecTimeoutError } from "./errors.js";
 
-// What a command in a container may cost the host, whichever engine client runs it. Type-only
-// import of engine.js: this module must not load dockerode.
+// What a command in a container may cost the host, whatever the connection to the engine.
 
 /**
  * A push takes ~100 ms, a few seconds on a busy engine; 20 s leaves room for that, and gives up

@@ -1,13 +1,11 @@
-import type Docker from "dockerode";
 import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import { request as httpRequest } from "node:http";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
 import { fileFromArchive } from "./archive-file.js";
 import type {
   ContainerDetails,
   ContainerSummary,
-  CreateEngineOptions,
   DockerEngine,
   EventsOptions,
   ExecRequest,
@@ -17,10 +15,12 @@ import type {
   ImageDetails,
   VolumeDetails,
 } from "./engine.js";
-import type { EngineLocation } from "./engine-options.js";
-import { locateEngine, toDockerodeOptions } from "./engine-options.js";
+import type { EngineEndpoint } from "./engine-options.js";
 import {
+  type ContainerInfo,
+  type ContainerInspectInfo,
   execExitCode,
+  type ImageInspectInfo,
   toContainerDetails,
   toContainerSummary,
   toCreateBody,
@@ -31,6 +31,7 @@ import {
 import { toDockerError } from "./errors.js";
 import { readExecStream, withinExecLimits } from "./exec-limits.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
+import { SshConnectionPool } from "./ssh-dialer.js";
 
 /**
  * Without TLS there is no server name to send, but node:http's agent still works one out from the
@@ -40,42 +41,41 @@ import { parseEventStream, type DockerEvent } from "./event-stream.js";
 const NO_SNI = { servername: "" } as RequestOptions;
 
 /**
- * The engine API over `node:http`, for unix sockets and TCP (plain or TLS): the same interface
- * as the dockerode client, for `sso-docker run`, which starts a container the way `docker run`
- * does and must not add much to its time. Loading dockerode (and ssh2 with it) costs ~0.2 s of
- * CPU, as long as `docker run --rm busybox true` takes on a 2-core machine, and on such a
- * machine it also slows the docker CLI it runs beside. ssh:// engines use the dockerode client.
+ * The engine API over `node:http`, the one client for every engine address: a unix socket, TCP
+ * (plain or TLS), or ssh, where each connection is the user's `ssh` running `docker system
+ * dial-stdio` (ssh-dialer.ts). It loads nothing but Node's own modules, so that `sso-docker run`,
+ * which must add little to `docker run`'s time, pays next to nothing for it.
  */
 export class HttpEngine implements DockerEngine {
-  private constructor(
-    private readonly connection: RequestOptions,
-    private readonly send: typeof httpRequest,
-    readonly host: string,
-  ) {}
+  private readonly connection: RequestOptions;
+  private readonly send: typeof httpRequest;
 
-  /** `undefined` for engines only dockerode reaches (ssh://). */
-  static async connect(location: EngineLocation, env: Env): Promise<HttpEngine | undefined> {
-    const options = toDockerodeOptions(location, env);
-    if (options.socketPath !== undefined) {
-      return new HttpEngine({ socketPath: options.socketPath, ...NO_SNI }, httpRequest, location.host);
+  constructor(
+    endpoint: EngineEndpoint,
+    readonly host: string,
+    env: Env,
+  ) {
+    switch (endpoint.kind) {
+      case "unix":
+        this.connection = { socketPath: endpoint.socketPath, ...NO_SNI };
+        this.send = httpRequest;
+        break;
+      case "tcp":
+        if (endpoint.tls === undefined) {
+          this.connection = { host: endpoint.host, port: endpoint.port, ...NO_SNI };
+          this.send = httpRequest;
+        } else {
+          this.connection = { host: endpoint.host, port: endpoint.port, ...endpoint.tls };
+          // Loaded only for TLS engines: node:https (with node:tls) costs ~10 ms.
+          this.send = process.getBuiltinModule("node:https").request;
+        }
+        break;
+      case "ssh":
+        // The host only names the pool's connections; ssh decides where they go.
+        this.connection = { host: "docker", agent: new SshConnectionPool(endpoint.ssh, env), ...NO_SNI };
+        this.send = httpRequest;
+        break;
     }
-    if (options.protocol === "http") {
-      return new HttpEngine(
-        { host: options.host, port: options.port, ...NO_SNI },
-        httpRequest,
-        location.host,
-      );
-    }
-    if (options.protocol === "https") {
-      const { request } = await import("node:https");
-      const tls = {
-        ...(options.ca === undefined ? {} : { ca: options.ca as Buffer }),
-        ...(options.cert === undefined ? {} : { cert: options.cert as Buffer }),
-        ...(options.key === undefined ? {} : { key: options.key as Buffer }),
-      };
-      return new HttpEngine({ host: options.host, port: options.port, ...tls }, request, location.host);
-    }
-    return undefined;
   }
 
   async ping(): Promise<void> {
@@ -83,7 +83,7 @@ export class HttpEngine implements DockerEngine {
   }
 
   async inspectContainer(container: string): Promise<ContainerDetails> {
-    const info = await this.json<Docker.ContainerInspectInfo>(
+    const info = await this.json<ContainerInspectInfo>(
       "GET",
       `/containers/${encodeURIComponent(container)}/json`,
       { container, action: "inspect" },
@@ -94,7 +94,7 @@ export class HttpEngine implements DockerEngine {
   async inspectImage(image: string): Promise<ImageDetails | undefined> {
     try {
       return toImageDetails(
-        await this.request<Docker.ImageInspectInfo>("GET", `/images/${encodeURIComponent(image)}/json`),
+        await this.request<ImageInspectInfo>("GET", `/images/${encodeURIComponent(image)}/json`),
       );
     } catch (error) {
       if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
@@ -107,7 +107,7 @@ export class HttpEngine implements DockerEngine {
   ): Promise<ContainerSummary[]> {
     const query = new URLSearchParams({ all: String(options.all ?? false) });
     if (options.labels !== undefined) query.set("filters", JSON.stringify({ label: options.labels }));
-    const list = await this.json<Docker.ContainerInfo[]>("GET", `/containers/json?${query.toString()}`, {
+    const list = await this.json<ContainerInfo[]>("GET", `/containers/json?${query.toString()}`, {
       action: "list containers on",
     });
     return list.map(toContainerSummary);
@@ -332,10 +332,11 @@ export class HttpEngine implements DockerEngine {
     const payload =
       body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const type = Buffer.isBuffer(body) ? "application/x-tar" : "application/json";
-    // No agent: no pooled connection outlives the call and keeps a short-lived CLI waiting.
+    // Without a pool of its own (ssh has one), no connection outlives the call and keeps a
+    // short-lived CLI waiting.
     const req = this.send({
-      ...this.connection,
       agent: false,
+      ...this.connection,
       method,
       path,
       headers: {
@@ -360,13 +361,13 @@ export class HttpEngine implements DockerEngine {
     body: unknown,
     context: { container?: string; action: string },
     signal: AbortSignal,
-  ): Promise<Socket> {
+  ): Promise<Duplex> {
     const { req, response } = this.open("POST", path, body, { Connection: "Upgrade", Upgrade: "tcp" });
     const onAbort = () => req.destroy();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await new Promise<Socket>((resolve, reject) => {
-        req.once("upgrade", (_res: IncomingMessage, socket: Socket, head: Buffer) => {
+      return await new Promise<Duplex>((resolve, reject) => {
+        req.once("upgrade", (_res: IncomingMessage, socket: Duplex, head: Buffer) => {
           if (signal.aborted) {
             socket.destroy();
             reject(signal.reason as Error);
@@ -408,7 +409,7 @@ async function readBody(res: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The shape dockerode's errors have, so `toDockerError` classifies both clients alike. */
+/** An engine's error answer, with `statusCode` for `toDockerError` to classify it by. */
 function errorFrom(statusCode: number, text: string): Error {
   let message = text.trim();
   try {
@@ -421,13 +422,4 @@ function errorFrom(statusCode: number, text: string): Error {
 
 async function httpError(res: IncomingMessage): Promise<Error> {
   return errorFrom(res.statusCode ?? 500, await readBody(res));
-}
-
-/** The client `sso-docker run` uses: this one where it reaches the engine, dockerode otherwise. */
-export async function createQuickEngine(options: CreateEngineOptions): Promise<DockerEngine> {
-  const location = locateEngine(options);
-  const quick = await HttpEngine.connect(location, options.env);
-  if (quick !== undefined) return quick;
-  const { createDockerEngine } = await import("./engine.js");
-  return createDockerEngine(options);
 }

@@ -268,25 +268,56 @@ async function loadImages(images: readonly string[], env: Record<string, string>
 
 /**
  * An sshd on a loopback port with throw-away host and user keys, whose sessions talk to
- * `dockerHost` (sshd's SetEnv), so `DOCKER_HOST=ssh://root@127.0.0.1:PORT` reaches that engine
- * the way it reaches a remote machine: the docker CLI and dockerode run `docker system
- * dial-stdio` over ssh. The client side needs the returned env: an ssh-agent holding the user
- * key (dockerode authenticates through SSH_AUTH_SOCK) and, first on PATH, an `ssh` that reads
- * this test's ssh_config (OpenSSH reads ~/.ssh from the passwd entry, not from $HOME).
+ * `dockerHost` (sshd's SetEnv), so `DOCKER_HOST=ssh://…` reaches that engine the way it reaches
+ * a remote machine: the docker CLI and sso-docker run `ssh … docker system dial-stdio`. The
+ * client side is an ssh_config of this test's own, read through an `ssh` wrapper first on PATH
+ * (OpenSSH reads ~/.ssh/config from the passwd entry's home, not from $HOME), and an ssh-agent.
  */
 export interface TestSshd extends AsyncDisposable {
-  /** `ssh://root@127.0.0.1:PORT` */
+  /** `ssh://root@127.0.0.1:PORT`: user and port from the URL, the key from the ssh agent. */
   dockerHost: string;
-  /** PATH (with the ssh wrapper first) and SSH_AUTH_SOCK. */
+  /**
+   * `ssh://ALIAS`: a Host alias that only the test ssh_config defines (HostName, Port, User,
+   * IdentityFile, known_hosts); reachable without the ssh agent.
+   */
+  aliasHost: string;
+  /** `ssh://JUMP`: an alias whose ProxyJump goes through ALIAS. */
+  jumpHost: string;
+  /** PATH (with the ssh wrapper first) and SSH_AUTH_SOCK of an ssh-agent holding the user key. */
   env: Record<string, string>;
+  /** The test ssh_config: every ssh the wrapper starts carries its path in its arguments. */
+  configFile: string;
 }
+
+/** The alias names: defined in no ssh_config but the test's own. */
+export const SSH_ALIAS = "sso-docker-test-engine";
+export const SSH_JUMP_ALIAS = "sso-docker-test-jump";
 
 export const SSHD = "/usr/sbin/sshd";
 
-export async function startSshd(dockerHost: string): Promise<TestSshd> {
+export interface SshdOptions {
+  /**
+   * Connection sharing as a user sets it up to make ssh connections cheap: the first ssh to a
+   * host becomes a background master (ControlPersist), the next ones reuse its connection.
+   */
+  controlMaster?: boolean;
+}
+
+export async function startSshd(dockerHost: string, options: SshdOptions = {}): Promise<TestSshd> {
   const dir = await mkdtemp(join(tmpdir(), "sso-docker-sshd-"));
+  const configFile = join(dir, "ssh_config");
   const children: ChildProcessLike[] = [];
   const dispose = async () => {
+    // Background masters (ControlPersist) this test's ssh commands left; their arguments name
+    // this test's config, which no other process does.
+    const masters = await execa("pgrep", ["-f", `/usr/bin/ssh -F ${configFile}`], { reject: false });
+    for (const pid of masters.stdout.split("\n").filter((line) => line !== "")) {
+      try {
+        process.kill(Number(pid), "SIGTERM");
+      } catch {
+        // gone already
+      }
+    }
     for (const child of children.reverse()) await stopProcess(child, 5000);
     await rm(dir, { recursive: true, force: true });
   };
@@ -317,12 +348,27 @@ export async function startSshd(dockerHost: string): Promise<TestSshd> {
         "",
       ].join("\n"),
     );
+    const byKeyFile = [
+      "  HostName 127.0.0.1",
+      `  Port ${port}`,
+      "  User root",
+      `  IdentityFile ${join(dir, "user_key")}`,
+      "  IdentitiesOnly yes",
+      "  IdentityAgent none",
+    ];
     await writeFile(
-      join(dir, "ssh_config"),
+      configFile,
       [
+        `Host ${SSH_ALIAS}`,
+        ...byKeyFile,
+        `Host ${SSH_JUMP_ALIAS}`,
+        ...byKeyFile,
+        `  ProxyJump ${SSH_ALIAS}`,
+        // ssh://root@127.0.0.1:PORT: no key file, so the ssh agent's key is the one that works.
         "Host *",
-        `  IdentityFile ${join(dir, "user_key")}`,
-        "  IdentitiesOnly yes",
+        ...(options.controlMaster === true
+          ? ["  ControlMaster auto", `  ControlPath ${join(dir, "cm-%C")}`, "  ControlPersist 60"]
+          : []),
         `  UserKnownHostsFile ${join(dir, "known_hosts")}`,
         "  StrictHostKeyChecking yes",
         "  LogLevel ERROR",
@@ -331,7 +377,7 @@ export async function startSshd(dockerHost: string): Promise<TestSshd> {
     );
     await mkdir(join(dir, "bin"));
     const wrapper = join(dir, "bin", "ssh");
-    await writeFile(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F ${join(dir, "ssh_config")} "$@"\n`);
+    await writeFile(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F ${configFile} "$@"\n`);
     await chmod(wrapper, 0o755);
     // sshd's privilege separation directory; Debian's init script creates it at boot.
     await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
@@ -355,6 +401,9 @@ export async function startSshd(dockerHost: string): Promise<TestSshd> {
     await execa("ssh-add", ["-q", join(dir, "user_key")], { env: { SSH_AUTH_SOCK: agentSocket } });
     return {
       dockerHost: `ssh://root@127.0.0.1:${port}`,
+      aliasHost: `ssh://${SSH_ALIAS}`,
+      jumpHost: `ssh://${SSH_JUMP_ALIAS}`,
+      configFile,
       env: {
         PATH: `${join(dir, "bin")}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
         SSH_AUTH_SOCK: agentSocket,

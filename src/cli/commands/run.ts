@@ -1,4 +1,4 @@
-import { createQuickEngine } from "../../docker/http-engine.js";
+import { createDockerEngine } from "../../docker/engine.js";
 import { parseRunArgs } from "../../run/run-args.js";
 import { runContainer } from "../../run/run-container.js";
 import { createDeps } from "../../runtime/deps.js";
@@ -10,7 +10,7 @@ export async function runRun(argv: readonly string[], globals: GlobalOptions): P
   if (args.help) return false;
   const deps = createDeps({ debug: globals.debug });
   deps.logger.debug("sso-docker run");
-  const engine = await createQuickEngine({ env: deps.env, home: deps.paths.home });
+  const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
   process.exitCode = await runContainer(deps, args, { engine });
   return true;
 }
