@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
@@ -113,10 +113,10 @@ beforeAll(async () => {
       startUrl: idc.startUrl,
       region: "us-east-1",
       accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
+      expiresAt: isoSeconds(seeded.expiresAt),
       clientId: seeded.clientId,
       clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+      registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
       ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
     },
   );
