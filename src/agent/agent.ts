@@ -1,4 +1,5 @@
 import { CredentialSource } from "../credentials/credential-source.js";
+import { refreshDueAt } from "../credentials/refresh-timing.js";
 import { identityKey } from "../credentials/role-credentials.js";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import { createDockerEngine } from "../docker/engine.js";
@@ -14,7 +15,6 @@ import { ContainerSyncer } from "./container-syncer.js";
 import { loadGrantKey } from "./grant-key.js";
 import type { ParticipationRule } from "./participation.js";
 import { DEFAULT_RULES } from "./participation.js";
-import { LifetimeTracker } from "./refresh-policy.js";
 import { describeTally, PUSH_PATIENCE_MS, RefreshDispatcher } from "./refresh-dispatch.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
 import { formatDelay, SessionGuard } from "./session-guard.js";
@@ -78,10 +78,9 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
   // A function, not a property read, so the compiler does not assume it stays false in loops.
   const stopping = () => signal.aborted;
   const emitter = new AgentEmitter();
-  const lifetimes = new LifetimeTracker(() => clock.now());
-  // No AWS CLI cache: a cached file does not say when its credentials were issued, and the
-  // refresh time depends on their lifetime.
-  const source = new CredentialSource(deps, { minValidityMs: lifetimes.minValidityMs, useCliCache: false });
+  // No AWS CLI cache: a cached file does not say when its credentials were issued, and rounds
+  // are timed from the lifetime, which only a fetch of our own tells (refresh-timing.ts).
+  const source = new CredentialSource(deps, { useCliCache: false });
   const started = clock.now();
   let connected = false;
   // snapshot() is hoisted; it only reads the parts below once the first change is reported.
@@ -95,7 +94,6 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
   const guard = new SessionGuard({
     deps,
     source,
-    lifetimes,
     emitter,
     signal,
     retry: options.retry ?? { baseMs: 1000, maxMs: 60_000 },
@@ -120,7 +118,6 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     deps,
     engine,
     guard,
-    lifetimes,
     emitter,
     signal,
     rules: options.rules ?? DEFAULT_RULES,
@@ -150,7 +147,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     if (!resolved) return; // nobody uses it any more: let the timer lapse
     try {
       const credentials = await guard.obtain(resolved, { signal, persistent: true });
-      scheduler.rearm(key, lifetimes.dueAt(credentials));
+      scheduler.rearm(key, refreshDueAt(credentials));
       const users = syncer.usersOf(key);
       const { roleName, accountId } = resolved.identity;
       const role = `${roleName}@${accountId}`;

@@ -16,7 +16,6 @@ import { createLogger } from "../runtime/logger.js";
 import { isoSeconds } from "../runtime/time-format.js";
 import type { AgentEventName, AgentEvents } from "./agent-events.js";
 import { AgentEmitter } from "./agent-events.js";
-import { LifetimeTracker } from "./refresh-policy.js";
 import { SessionGuard } from "./session-guard.js";
 
 const POLL_MS = 1000;
@@ -139,7 +138,6 @@ beforeEach(async () => {
   guard = new SessionGuard({
     deps,
     source,
-    lifetimes: new LifetimeTracker(() => clock.now()),
     emitter,
     signal: agent.signal,
     retry: RETRY,

@@ -4,37 +4,30 @@ import { toServiceError } from "../auth/service-errors.js";
 import type { Deps } from "../runtime/deps.js";
 import { readCliCachedCredentials, writeCliCachedCredentials } from "./cli-credential-cache.js";
 import { getRoleCredentials } from "./portal.js";
+import { isFresh } from "./refresh-timing.js";
 import type { ResolvedProfile } from "./resolve-profile.js";
 import type { RoleCredentials } from "./role-credentials.js";
 import { identityKey } from "./role-credentials.js";
 import { SingleFlightCache } from "./single-flight-cache.js";
 
 export interface CredentialSourceOptions {
-  /**
-   * Credentials with less than this left are fetched anew. The AWS CLI's own window is
-   * 15 minutes; the agent passes a policy that suits short test lifetimes too.
-   */
-  minValidityMs?: (credentials: RoleCredentials) => number;
   /** Share role credentials with the AWS CLI's ~/.aws/cli/cache (default true). */
   useCliCache?: boolean;
 }
 
-const CLI_WINDOW_MS = 15 * 60_000;
-
 /**
  * Role credentials per (session, account, role): memory first, then the AWS CLI's cache,
- * then one GetRoleCredentials shared by every concurrent caller.
+ * then one GetRoleCredentials shared by every concurrent caller. What is due for replacement
+ * (refresh-timing.ts) is fetched anew.
  */
 export class CredentialSource {
   private readonly cache: SingleFlightCache<RoleCredentials>;
-  private readonly minValidity: (credentials: RoleCredentials) => number;
   private readonly useCliCache: boolean;
 
   constructor(
     private readonly deps: Deps,
     options: CredentialSourceOptions = {},
   ) {
-    this.minValidity = options.minValidityMs ?? (() => CLI_WINDOW_MS);
     this.useCliCache = options.useCliCache ?? true;
     this.cache = new SingleFlightCache((c) => this.isFresh(c));
   }
@@ -59,7 +52,7 @@ export class CredentialSource {
   }
 
   private isFresh(credentials: RoleCredentials): boolean {
-    return credentials.expiration - this.deps.clock.now() > this.minValidity(credentials);
+    return isFresh(credentials, this.deps.clock.now());
   }
 
   private async fromCliCache(resolved: ResolvedProfile): Promise<RoleCredentials | undefined> {

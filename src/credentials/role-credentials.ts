@@ -22,7 +22,3 @@ export function identityKey(identity: RoleIdentity): string {
   const session = identity.sessionName ?? `url:${identity.startUrl}`;
   return `${session}|${identity.accountId}|${identity.roleName}`;
 }
-
-export function remainingMs(credentials: RoleCredentials, now: number): number {
-  return credentials.expiration - now;
-}
