@@ -1,3 +1,4 @@
+import type { CredentialSourceOptions } from "../credentials/credential-source.js";
 import { CredentialSource } from "../credentials/credential-source.js";
 import { refreshDueAt } from "../credentials/refresh-timing.js";
 import { identityKey } from "../credentials/role-credentials.js";
@@ -41,6 +42,8 @@ export interface AgentOptions {
   rules?: readonly ParticipationRule[];
   /** The host user whose devcontainer.json files bind Dev Containers (default: this process's). */
   uid?: number;
+  /** Test seam: GetRoleCredentials (see CredentialSourceOptions). */
+  getRoleCredentials?: CredentialSourceOptions["getRoleCredentials"];
 }
 
 export interface AgentHandle {
@@ -80,7 +83,10 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
   const emitter = new AgentEmitter();
   // No AWS CLI cache: a cached file does not say when its credentials were issued, and rounds
   // are timed from the lifetime, which only a fetch of our own tells (refresh-timing.ts).
-  const source = new CredentialSource(deps, { useCliCache: false });
+  const source = new CredentialSource(deps, {
+    useCliCache: false,
+    ...(options.getRoleCredentials ? { getRoleCredentials: options.getRoleCredentials } : {}),
+  });
   const started = clock.now();
   let connected = false;
   // snapshot() is hoisted; it only reads the parts below once the first change is reported.

@@ -13,7 +13,14 @@ import { SingleFlightCache } from "./single-flight-cache.js";
 export interface CredentialSourceOptions {
   /** Share role credentials with the AWS CLI's ~/.aws/cli/cache (default true). */
   useCliCache?: boolean;
+  /**
+   * Test seam: GetRoleCredentials itself (default: the SSO portal, with the session's access
+   * token). Caching, sharing and the issue time stay this class's.
+   */
+  getRoleCredentials?: (resolved: ResolvedProfile) => Promise<RoleCredentials>;
 }
+
+type Fetcher = (resolved: ResolvedProfile) => Promise<RoleCredentials>;
 
 /**
  * Role credentials per (session, account, role): memory first, then the AWS CLI's cache,
@@ -23,12 +30,14 @@ export interface CredentialSourceOptions {
 export class CredentialSource {
   private readonly cache: SingleFlightCache<RoleCredentials>;
   private readonly useCliCache: boolean;
+  private readonly requestCredentials: Fetcher;
 
   constructor(
     private readonly deps: Deps,
     options: CredentialSourceOptions = {},
   ) {
     this.useCliCache = options.useCliCache ?? true;
+    this.requestCredentials = options.getRoleCredentials ?? ((resolved) => this.fromPortal(resolved));
     this.cache = new SingleFlightCache((c) => this.isFresh(c));
   }
 
@@ -63,25 +72,31 @@ export class CredentialSource {
 
   private async fetch(resolved: ResolvedProfile): Promise<RoleCredentials> {
     const { deps } = this;
-    const now = deps.clock.now();
     const cached = await this.fromCliCache(resolved);
     if (cached !== undefined) return cached;
+    const fetched = await this.requestCredentials(resolved);
+    // Counted from the answer, not the request: a lifetime never longer than the real one, so
+    // credentials are never due on arrival, however long the call (or a token refresh) took.
+    const credentials = { ...fetched, issuedAt: deps.clock.now() };
+    if (this.useCliCache)
+      await writeCliCachedCredentials(deps.paths.cliCacheDir, resolved.identity, credentials);
+    return credentials;
+  }
+
+  private async fromPortal(resolved: ResolvedProfile): Promise<RoleCredentials> {
+    const { deps } = this;
     const { session, identity, endpoints } = resolved;
     const token = await getAccessToken(deps, session, endpoints.oidc);
     const client = await createPortalClient(session.ssoRegion, endpoints.portal);
     try {
-      const credentials = {
-        ...(await getRoleCredentials(client, {
-          accessToken: token.accessToken,
-          accountId: identity.accountId,
-          roleName: identity.roleName,
-        })),
-        issuedAt: now,
-      };
+      const credentials = await getRoleCredentials(client, {
+        accessToken: token.accessToken,
+        accountId: identity.accountId,
+        roleName: identity.roleName,
+      });
       deps.logger.debug(
         `GetRoleCredentials ${identity.roleName}@${identity.accountId} for profile ${session.profileName}`,
       );
-      if (this.useCliCache) await writeCliCachedCredentials(deps.paths.cliCacheDir, identity, credentials);
       return credentials;
     } catch (err) {
       throw toServiceError(err, {

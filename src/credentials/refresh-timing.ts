@@ -10,10 +10,11 @@ import type { RoleCredentials } from "./role-credentials.js";
  * SDK in a container never refreshes on its own from a file about to be replaced. Half the
  * lifetime: short credentials (the fake's 30-s ones) are replaced halfway, never on every call.
  *
- * The lifetime is expiration − issuedAt, which is known for every credential this process
- * fetched. Credentials read from the AWS CLI's cache carry no issue time; they are taken to
+ * The lifetime is expiration − issuedAt, the moment this process received them (first sight):
+ * never longer than the real lifetime, so credentials are never due on arrival, however slow
+ * the call. Credentials read from the AWS CLI's cache carry no issue time; they are taken to
  * have lived at least 1 h, IAM Identity Center's shortest permission-set session, so their
- * lead is the full 20 min. Measuring from first sight instead would take what is left for the
+ * lead is the full 20 min. Measuring those from first sight would take what is left for the
  * lifetime in a short-lived process (`sso-docker credentials` run by an SDK's
  * credential_process): it would hand out credentials seconds from expiry, which botocore
  * rejects as "refreshed, but still expired". The only cost of the assumption: cached

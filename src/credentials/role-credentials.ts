@@ -5,7 +5,7 @@ export interface RoleCredentials {
   sessionToken: string;
   /** Epoch ms. */
   expiration: number;
-  /** Epoch ms when fetched, when known (not for credentials read from the AWS CLI's cache). */
+  /** Epoch ms when this process received them, when known (not for those read from the AWS CLI's cache). */
   issuedAt?: number;
 }
 
