@@ -11,7 +11,7 @@ import { pushCredentials } from "../dist/delivery/push-credentials.js";
 import { agentFiles } from "../dist/agent/agent-files.js";
 import { grantArgs } from "../dist/agent/grant.js";
 import { loadGrantKey } from "../dist/agent/grant-key.js";
-import { median, writeResult } from "./lib.mjs";
+import { median, runSleepers, writeResult } from "./lib.mjs";
 import { CLI, busyboxImage, signedInHome } from "./setup.mjs";
 
 const n = Number(process.argv[2] ?? 50);
@@ -23,15 +23,6 @@ const engine = createDockerEngine({ env: ctx.env, home: ctx.home });
 // The labels `sso-docker grant --profile dev` prints: the bench HOME's agent supplies only these.
 const GRANT = grantArgs(await loadGrantKey(ctx.env, ctx.home), ["dev"]);
 let agent;
-
-async function pool(items, size, fn) {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (queue.length) await fn(queue.shift());
-    }),
-  );
-}
 
 async function state() {
   const files = agentFiles(ctx.env, ctx.home, engine.host);
@@ -53,20 +44,7 @@ async function until(what, predicate, timeoutMs = 120_000) {
 }
 
 try {
-  const ids = [];
-  await pool([...Array(n).keys()], 4, async () => {
-    const { stdout } = await execa("docker", [
-      "run",
-      "-d",
-      "--label",
-      LABEL,
-      ...GRANT,
-      image,
-      "sleep",
-      "900",
-    ]);
-    ids.push(stdout.trim());
-  });
+  const ids = await runSleepers(n, ["--label", LABEL, ...GRANT], image, 900);
 
   // 1. Push vs bare exec, interleaved per container, sequential, same engine client.
   const credentials = JSON.parse(

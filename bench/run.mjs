@@ -5,6 +5,7 @@ for (const [script, args] of [
   ["bench/credentials.mjs", ["15"]],
   ["bench/run-container.mjs", ["30"]],
   ["bench/agent.mjs", ["50"]],
+  ["bench/agent-scale.mjs", ["50,200,500"]],
 ]) {
   process.stdout.write(`\n== ${script}\n`);
   await execa(process.execPath, [script, ...args], { stdio: "inherit" });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEventName } from "../src/agent/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import type { DockerEngine } from "../src/docker/engine.js";
@@ -93,10 +93,10 @@ beforeAll(async () => {
       startUrl: idc.startUrl,
       region: "us-east-1",
       accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
+      expiresAt: isoSeconds(seeded.expiresAt),
       clientId: seeded.clientId,
       clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+      registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
       ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
     },
   );

@@ -8,7 +8,7 @@ import { startAgent } from "../src/agent/agent.js";
 import { buildStatusReport } from "../src/agent/status-report.js";
 import { loadGrantKey } from "../src/agent/grant-key.js";
 import { wipeManagedContainers } from "../src/agent/wipe-managed.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import { logout } from "../src/auth/logout.js";
 import { readSsoToken, tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import { renderStatus } from "../src/cli/commands/status.js";
@@ -94,10 +94,10 @@ beforeAll(async () => {
     startUrl: idc.startUrl,
     region: "us-east-1",
     accessToken: seeded.accessToken,
-    expiresAt: formatExpiresAt(seeded.expiresAt),
+    expiresAt: isoSeconds(seeded.expiresAt),
     clientId: seeded.clientId,
     clientSecret: seeded.clientSecret,
-    registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+    registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
     ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
   });
   engine = createDockerEngine({ env: {}, home: home.home });
@@ -165,7 +165,7 @@ describe("sso-docker agent recovery", () => {
     // Revoked and expired: the refresh token is refused, only a new login helps.
     idc.revokeAllSessions();
     const token = (await readSsoToken(tokenPath()))!;
-    await writeSsoToken(tokenPath(), { ...token, expiresAt: formatExpiresAt(Date.now() - 60_000) });
+    await writeSsoToken(tokenPath(), { ...token, expiresAt: isoSeconds(Date.now() - 60_000) });
     const mark = history.length;
     const [late1, late2] = await Promise.all([
       startContainer(busybox, await labelled("r-late1")),

@@ -220,6 +220,9 @@ describe("sso-docker agent against the real engine", () => {
     const fleet = await Promise.all(Array.from({ length: 20 }, () => startContainer(busybox, options)));
     await Promise.all(fleet.map((c) => waitFor("pushed", (e) => e.containerId === c.id, mark)));
     // One fetch served all 20 (plus one per round, if a slow machine took > 15 s to start them).
+    // A round's `refreshed` comes once its pushes have ended: wait for those its fetches began.
+    const extra = fetches(role, account) - before - 1;
+    if (extra > 0) await waitFor("refreshed", () => rounds(mark) >= extra, mark);
     expect(fetches(role, account) - before).toBe(1 + rounds(mark));
     const first = await Promise.all(fleet.map((c) => readPushed(c, "a-fleet")));
     const firstKeys = first.map((json) => json?.["AccessKeyId"]);

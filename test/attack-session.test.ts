@@ -4,7 +4,7 @@ import type { AgentEventLog } from "./support/agent-events.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { wipeManagedContainers } from "../src/agent/wipe-managed.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import { logout } from "../src/auth/logout.js";
 import type { SsoToken } from "../src/aws-files/token-cache.js";
 import { readSsoToken, tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
@@ -112,10 +112,10 @@ async function startRig(): Promise<Rig> {
       startUrl: idc.startUrl,
       region: "us-east-1",
       accessToken: seeded.accessToken,
-      expiresAt: formatExpiresAt(seeded.expiresAt),
+      expiresAt: isoSeconds(seeded.expiresAt),
       clientId: seeded.clientId,
       clientSecret: seeded.clientSecret,
-      registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+      registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
       // A legacy profile's login gets no refresh token: its session ends with its access token.
       ...(legacy || seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
     });
@@ -320,7 +320,7 @@ describe("a dead SSO session under a running agent (issue 9, finding 5)", () => 
     const mark = events.history.length;
     // The token runs out (as a legacy profile's does after 8 h): nothing can refresh it.
     const token = (await readSsoToken(rig.tokenPath(true))) as SsoToken;
-    await writeSsoToken(rig.tokenPath(true), { ...token, expiresAt: formatExpiresAt(Date.now() - 1000) });
+    await writeSsoToken(rig.tokenPath(true), { ...token, expiresAt: isoSeconds(Date.now() - 1000) });
 
     const prompt = await within(
       idc.nextDeviceAuthorization(),

@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { describe, it, type ExpectStatic } from "vitest";
 import { registrationCachePath } from "../src/aws-files/registration-cache.js";
 import { serializeSsoToken, tokenCachePath } from "../src/aws-files/token-cache.js";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import {
   startFakeIdc,
   type FakeIdc,
@@ -288,10 +288,10 @@ describe.concurrent("bad input", { timeout: 60_000 }, () => {
           const text = serializeSsoToken({
             ...SESSION,
             accessToken: ctx.seeded.accessToken,
-            expiresAt: formatExpiresAt(ctx.seeded.expiresAt),
+            expiresAt: isoSeconds(ctx.seeded.expiresAt),
             clientId: ctx.seeded.clientId,
             clientSecret: ctx.seeded.clientSecret,
-            registrationExpiresAt: formatExpiresAt(ctx.seeded.registrationExpiresAt),
+            registrationExpiresAt: isoSeconds(ctx.seeded.registrationExpiresAt),
             refreshToken: ctx.seeded.refreshToken ?? "",
           });
           await mkdir(ctx.home.ssoCacheDir, { recursive: true });

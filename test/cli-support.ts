@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { formatExpiresAt } from "../src/auth/access-token.js";
+import { isoSeconds } from "../src/runtime/time-format.js";
 import { tokenCachePath, writeSsoToken } from "../src/aws-files/token-cache.js";
 import type { FakeIdc, SeededSession } from "../src/fake-idc/index.js";
 
@@ -110,10 +110,10 @@ export async function seedToken(
     startUrl: owner.startUrl,
     region: owner.region,
     accessToken: seeded.accessToken,
-    expiresAt: formatExpiresAt(overrides.expiresAt ?? seeded.expiresAt),
+    expiresAt: isoSeconds(overrides.expiresAt ?? seeded.expiresAt),
     clientId: seeded.clientId,
     clientSecret: seeded.clientSecret,
-    registrationExpiresAt: formatExpiresAt(seeded.registrationExpiresAt),
+    registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
     ...(refreshToken === undefined ? {} : { refreshToken }),
   });
   return path;

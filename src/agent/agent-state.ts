@@ -3,6 +3,7 @@ import { isRefreshable } from "../auth/access-token.js";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
 import { readSsoToken, tokenCachePath } from "../aws-files/token-cache.js";
 import type { Deps } from "../runtime/deps.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { ManagedContainer } from "./container-syncer.js";
 import type { SessionActivity } from "./session-guard.js";
 import { sessionKey } from "./session-guard.js";
@@ -60,10 +61,6 @@ export interface RefusedState {
   reason: string;
 }
 
-export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** What the agent knows, as the state file holds it: sessions of the synced profiles, containers. */
 export async function buildAgentState(input: {
   deps: Deps;
@@ -87,7 +84,7 @@ export async function buildAgentState(input: {
     sessions.set(key, {
       name: session.sessionName ?? session.startUrl,
       startUrl: session.startUrl,
-      ...(token ? { expiresAt: isoSeconds(Date.parse(token.expiresAt)) } : {}),
+      ...(token ? { expiresAt: isoSeconds(parseTimestamp(token.expiresAt) ?? 0) } : {}),
       refreshable: token ? isRefreshable(token, now) : false,
       signedIn: token !== undefined,
       loginPending: input.activity.get(key)?.loginPending ?? false,

@@ -11,7 +11,6 @@ import { AgentEmitter } from "./agent-events.js";
 import { ContainerSyncer } from "./container-syncer.js";
 import { GRANT_LABEL, grantFor } from "./grant.js";
 import { DEFAULT_RULES } from "./participation.js";
-import { LifetimeTracker } from "./refresh-policy.js";
 import type { SessionGuard } from "./session-guard.js";
 
 // Unit level: the syncer's pushes to one container with an exec the test ends by hand.
@@ -67,7 +66,6 @@ function harness() {
     deps,
     engine: fakeEngine({ exec, inspectContainer: () => Promise.resolve(DETAILS) }),
     guard,
-    lifetimes: new LifetimeTracker(() => Date.now()),
     emitter,
     signal: new AbortController().signal,
     rules: DEFAULT_RULES,

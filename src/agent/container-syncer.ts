@@ -2,19 +2,19 @@ import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
 import { identityKey } from "../credentials/role-credentials.js";
+import { refreshDueAt } from "../credentials/refresh-timing.js";
 import type { DeliveryProfile } from "../delivery/profile-files.js";
 import { pushCredentials } from "../delivery/push-credentials.js";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
+import { isoSeconds } from "../runtime/time-format.js";
 import type { AgentEmitter, SyncReason } from "./agent-events.js";
 import type { RefusedState } from "./agent-state.js";
-import { isoSeconds } from "./agent-state.js";
 import type { Binding } from "./binding.js";
 import { checkBinding } from "./binding.js";
 import type { Participation, ParticipationRule } from "./participation.js";
 import { resolveParticipation } from "./devcontainer.js";
 import { FeatureImageReader } from "./feature-image.js";
-import type { LifetimeTracker } from "./refresh-policy.js";
 import type { SessionGuard } from "./session-guard.js";
 
 /** A running container the agent keeps supplied. */
@@ -61,7 +61,6 @@ export interface SyncerOptions {
   deps: Deps;
   engine: DockerEngine;
   guard: SessionGuard;
-  lifetimes: LifetimeTracker;
   emitter: AgentEmitter;
   signal: AbortSignal;
   rules: readonly ParticipationRule[];
@@ -300,7 +299,7 @@ export class ContainerSyncer {
     reason: SyncReason,
     want: PushWant | undefined,
   ): Promise<PushOutcome> {
-    const { deps, engine, guard, lifetimes, emitter } = this.options;
+    const { deps, engine, guard, emitter } = this.options;
     const { details, participation } = managed;
     if (this.containers.get(details.id) !== managed || managed.resolved.length === 0) return "skipped";
     if (want && managed.pushedKeys.get(want.identity) === want.accessKeyId) return "current";
@@ -324,7 +323,7 @@ export class ContainerSyncer {
         const c = credentials[i] as RoleCredentials;
         const key = identityKey(r.identity);
         managed.pushedKeys.set(key, c.accessKeyId);
-        this.options.scheduleRefresh(key, lifetimes.dueAt(c));
+        this.options.scheduleRefresh(key, refreshDueAt(c));
       });
       const line = `pushed ${participation.profiles.join(",")} to ${details.name} (uid ${result.uid}); expires ${isoSeconds(expiration)} [${reason}]`;
       if (reason === "refresh") deps.logger.debug(line);

@@ -5,8 +5,12 @@ import { describeTally, RefreshDispatcher } from "./refresh-dispatch.js";
 
 const WANT = { identity: "sso|1|Admin", accessKeyId: "ASIA2" };
 
-function container(name: string, lastError?: string): ManagedContainer {
-  return { details: { name }, ...(lastError === undefined ? {} : { lastError }) } as ManagedContainer;
+function container(name: string, lastError?: string, credentialExpiry?: number): ManagedContainer {
+  return {
+    details: { name },
+    ...(lastError === undefined ? {} : { lastError }),
+    ...(credentialExpiry === undefined ? {} : { credentialExpiry }),
+  } as ManagedContainer;
 }
 
 /** Pushes that end when the test says so, by container name. */
@@ -41,6 +45,25 @@ describe("RefreshDispatcher", () => {
     const tally = await done;
     expect(p.started).toEqual(["good", "late", "hung"]);
     expect(tally).toEqual({ pushed: ["good"], current: 1, busy: [], failed: ["hung"], skipped: 0 });
+  });
+
+  it("pushes first to the containers holding the oldest credentials: what a superseded round left undone", async () => {
+    const p = pushes();
+    const { clock, d } = dispatcher(p.push);
+    const users = [
+      container("current-1", undefined, 60_000),
+      container("failed", "timed out", 10_000),
+      container("left-by-last-round", undefined, 30_000),
+      container("current-2", undefined, 60_000),
+      container("never-pushed"),
+    ];
+    const done = d.dispatch(WANT, users);
+    for (let i = 0; i < users.length; i++) {
+      await clock.advance(0);
+      p.finish(p.started.at(-1) ?? "", "pushed");
+    }
+    await done;
+    expect(p.started).toEqual(["never-pushed", "left-by-last-round", "current-1", "current-2", "failed"]);
   });
 
   it("frees a slot held by a push past its patience, and waits for it before the tally", async () => {

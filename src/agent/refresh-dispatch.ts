@@ -31,10 +31,13 @@ export interface DispatchOptions {
 }
 
 /**
- * Pushes a round's credentials to an identity's containers, with bounded concurrency: containers
- * whose last push failed go last, a container with a push under way is passed over (it gets one
- * more after it), and a push past its patience frees its slot. A newer round of the identity
- * supersedes an older one's dispatch, which then starts no more pushes.
+ * Pushes a round's credentials to an identity's containers, with bounded concurrency: the
+ * containers holding the oldest credentials first and those whose last push failed last, a
+ * container with a push under way is passed over (it gets one more after it), and a push past its
+ * patience frees its slot. A newer round of the identity supersedes an older one's dispatch, which
+ * then starts no more pushes: what it left undone holds the oldest credentials, and goes first in
+ * the newer round (in a fixed order, an engine too slow for the whole round in one refresh period
+ * left the same containers out every round, until their credentials expired).
  */
 export class RefreshDispatcher {
   private readonly dispatches = new Map<string, AbortController>();
@@ -48,7 +51,9 @@ export class RefreshDispatcher {
     const controller = new AbortController();
     this.dispatches.set(want.identity, controller);
     const ordered = [...users].sort(
-      (a, b) => Number(a.lastError !== undefined) - Number(b.lastError !== undefined),
+      (a, b) =>
+        Number(a.lastError !== undefined) - Number(b.lastError !== undefined) ||
+        (a.credentialExpiry ?? -Infinity) - (b.credentialExpiry ?? -Infinity),
     );
     const tally: RoundTally = { pushed: [], current: 0, busy: [], failed: [], skipped: users.length };
     const record = (managed: ManagedContainer, outcome: PushOutcome) => {

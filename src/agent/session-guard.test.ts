@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formatExpiresAt } from "../auth/access-token.js";
 import type { LoginOptions, LoginResult } from "../auth/login.js";
 import { tokenCachePath, writeSsoToken } from "../aws-files/token-cache.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
@@ -14,9 +13,9 @@ import type { Deps } from "../runtime/deps.js";
 import { createDeps } from "../runtime/deps.js";
 import { CancelledError, LoginError, ProfileError, SessionExpiredError } from "../runtime/errors.js";
 import { createLogger } from "../runtime/logger.js";
+import { isoSeconds } from "../runtime/time-format.js";
 import type { AgentEventName, AgentEvents } from "./agent-events.js";
 import { AgentEmitter } from "./agent-events.js";
-import { LifetimeTracker } from "./refresh-policy.js";
 import { SessionGuard } from "./session-guard.js";
 
 const POLL_MS = 1000;
@@ -82,7 +81,7 @@ async function writeToken(accessToken: string, expiresInMs: number): Promise<voi
     startUrl: profiles.app.session.startUrl,
     region: "us-east-1",
     accessToken,
-    expiresAt: formatExpiresAt(clock.now() + expiresInMs),
+    expiresAt: isoSeconds(clock.now() + expiresInMs),
   });
 }
 
@@ -139,7 +138,6 @@ beforeEach(async () => {
   guard = new SessionGuard({
     deps,
     source,
-    lifetimes: new LifetimeTracker(() => clock.now()),
     emitter,
     signal: agent.signal,
     retry: RETRY,

@@ -15,12 +15,10 @@ import { SessionExpiredError } from "../runtime/errors.js";
 import type { AgentEmitter } from "./agent-events.js";
 import type { BackoffOptions } from "./backoff.js";
 import { backoffMs } from "./backoff.js";
-import type { LifetimeTracker } from "./refresh-policy.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
   source: Pick<CredentialSource, "get" | "forget">;
-  lifetimes: LifetimeTracker;
   emitter: AgentEmitter;
   /** Aborts every wait and the login when the agent stops. */
   signal: AbortSignal;
@@ -99,7 +97,7 @@ export class SessionGuard {
     resolved: ResolvedProfile,
     options: { signal: AbortSignal; persistent?: boolean },
   ): Promise<RoleCredentials> {
-    const { deps, source, lifetimes, retry } = this.options;
+    const { deps, source, retry } = this.options;
     const state = this.track(resolved);
     for (let attempt = 0; ;) {
       options.signal.throwIfAborted();
@@ -110,9 +108,7 @@ export class SessionGuard {
         continue;
       }
       try {
-        const credentials = await source.get(resolved);
-        lifetimes.observe(credentials);
-        return credentials;
+        return await source.get(resolved);
       } catch (err) {
         options.signal.throwIfAborted();
         // A refresh that failed for a passing reason (throttling, 5xx, network) is retried, not a login.

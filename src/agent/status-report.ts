@@ -5,10 +5,11 @@ import { listSsoTokenFiles } from "../aws-files/cache-sweep.js";
 import { listSsoSessions } from "../aws-files/profiles.js";
 import { readSsoToken, sha1Hex } from "../aws-files/token-cache.js";
 import type { Deps } from "../runtime/deps.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { AgentFiles } from "./agent-files.js";
 import { runningAgentPid } from "./agent-lock.js";
 import type { ContainerState, RefusedState } from "./agent-state.js";
-import { isoSeconds, readAgentState } from "./agent-state.js";
+import { readAgentState } from "./agent-state.js";
 
 /** One cached SSO session, as `status` shows it: no token, only whether and how long it works. */
 export interface SessionReport {
@@ -65,7 +66,8 @@ export async function listSessionReports(deps: Deps): Promise<SessionReport[]> {
     try {
       const token = await readSsoToken(file.path);
       if (!token) continue;
-      const expiresAt = Date.parse(token.expiresAt.replace(/UTC$/, "Z"));
+      // readSsoToken has checked that it parses.
+      const expiresAt = parseTimestamp(token.expiresAt) ?? 0;
       reports.push({
         name,
         startUrl: token.startUrl,

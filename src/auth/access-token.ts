@@ -1,5 +1,6 @@
 import type { Deps } from "../runtime/deps.js";
 import { SessionExpiredError } from "../runtime/errors.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
 import type { SsoToken } from "../aws-files/token-cache.js";
 import { createOidcClient } from "./sso-clients.js";
@@ -20,17 +21,13 @@ export interface AccessToken {
   refreshable: boolean;
 }
 
-function parseExpiry(value: string): number {
-  return Date.parse(value.replace(/UTC$/, "Z"));
-}
-
 export function isRefreshable(token: SsoToken, now: number): boolean {
   return Boolean(
     token.refreshToken &&
     token.clientId &&
     token.clientSecret &&
     token.registrationExpiresAt &&
-    parseExpiry(token.registrationExpiresAt) > now,
+    (parseTimestamp(token.registrationExpiresAt) ?? 0) > now,
   );
 }
 
@@ -63,7 +60,8 @@ export async function getAccessToken(
         { hint: loginHint(session) },
       );
     }
-    const expiresAt = parseExpiry(token.expiresAt);
+    // readSsoToken has checked that it parses.
+    const expiresAt = parseTimestamp(token.expiresAt) ?? 0;
     const refreshable = isRefreshable(token, now);
     // Like botocore, attempt a refresh at most once a minute per process: a token whose
     // lifetime is shorter than the window would otherwise be refreshed on every call.
@@ -83,14 +81,14 @@ export async function getAccessToken(
       deps.logger.debug(`refreshed the SSO token of ${describeSession(session)}`);
       return {
         accessToken: refreshed.accessToken,
-        expiresAt: parseExpiry(refreshed.expiresAt),
+        expiresAt: parseTimestamp(refreshed.expiresAt) ?? 0,
         refreshable: true,
       };
     } catch (err) {
       // A refused refresh ends the session once the access token runs out; until then it still works.
       if (expiresAt > now) {
         deps.logger.warn(
-          `could not refresh the SSO token of ${describeSession(session)}${isTransientServiceError(err) ? " (service unavailable)" : ""}; it expires at ${new Date(expiresAt).toISOString()}`,
+          `could not refresh the SSO token of ${describeSession(session)}${isTransientServiceError(err) ? " (service unavailable)" : ""}; it expires at ${isoSeconds(expiresAt)}`,
         );
         return { accessToken: token.accessToken, expiresAt, refreshable: false };
       }
@@ -123,11 +121,7 @@ async function refreshToken(
   return {
     ...token,
     accessToken: out.accessToken,
-    expiresAt: formatExpiresAt(issuedAt + (out.expiresIn ?? 3600) * 1000),
+    expiresAt: isoSeconds(issuedAt + (out.expiresIn ?? 3600) * 1000),
     ...(out.refreshToken ? { refreshToken: out.refreshToken } : {}),
   };
-}
-
-export function formatExpiresAt(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }

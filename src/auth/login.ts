@@ -4,8 +4,7 @@ import type { Deps } from "../runtime/deps.js";
 import { SsoDockerError } from "../runtime/errors.js";
 import { readSsoToken, tokenCachePath, withCacheLock, writeSsoToken } from "../aws-files/token-cache.js";
 import type { SsoToken } from "../aws-files/token-cache.js";
-import { formatExpiresAt } from "./access-token.js";
-import { parseCacheTimestamp } from "../aws-files/timestamps.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import { localBrowserAvailable, openInBrowser } from "./browser.js";
 import type { DevicePrompt } from "./device-flow.js";
 import { runDeviceFlow } from "./device-flow.js";
@@ -76,9 +75,9 @@ export async function login(deps: Deps, session: SessionRef, options: LoginOptio
     if (
       current &&
       before?.accessToken !== current.accessToken &&
-      (parseCacheTimestamp(current.expiresAt) ?? 0) > deps.clock.now()
+      (parseTimestamp(current.expiresAt) ?? 0) > deps.clock.now()
     ) {
-      return { expiresAt: parseCacheTimestamp(current.expiresAt) ?? 0, flow: "device", reused: true };
+      return { expiresAt: parseTimestamp(current.expiresAt) ?? 0, flow: "device", reused: true };
     }
     return await loginLocked(deps, session, options, path);
   } finally {
@@ -137,10 +136,10 @@ async function loginLocked(
       startUrl: session.startUrl,
       region: session.ssoRegion,
       accessToken: grant.accessToken,
-      expiresAt: formatExpiresAt(grant.expiresAt),
+      expiresAt: isoSeconds(grant.expiresAt),
       clientId: registration.clientId,
       clientSecret: registration.clientSecret,
-      registrationExpiresAt: formatExpiresAt(registration.expiresAt),
+      registrationExpiresAt: isoSeconds(registration.expiresAt),
       ...(grant.refreshToken && session.kind === "sso-session" ? { refreshToken: grant.refreshToken } : {}),
     };
     await withCacheLock(path, () => writeSsoToken(path, token));

@@ -1,4 +1,4 @@
-import { parseCacheTimestamp } from "../aws-files/timestamps.js";
+import { parseTimestamp } from "../runtime/time-format.js";
 import { readSsoToken } from "../aws-files/token-cache.js";
 import type { Clock } from "../runtime/clock.js";
 
@@ -8,7 +8,7 @@ export async function cachedAccessToken(
 ): Promise<{ accessToken: string; expiresAt: number } | undefined> {
   const token = await readSsoToken(path).catch(() => undefined);
   if (!token) return undefined;
-  return { accessToken: token.accessToken, expiresAt: parseCacheTimestamp(token.expiresAt) ?? 0 };
+  return { accessToken: token.accessToken, expiresAt: parseTimestamp(token.expiresAt) ?? 0 };
 }
 
 /**

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { CacheFileError } from "../runtime/errors.js";
 import { errnoCode, readJsonFile, withCacheLock, writeFileAtomically } from "./cache-files.js";
 import { pythonJsonDumps } from "./python-json.js";
-import { formatCacheTimestamp, parseCacheTimestamp } from "./timestamps.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import { sha1Hex } from "./token-cache.js";
 
 /** An OIDC client registration, as the AWS CLI ≥ 2.7.32 caches it beside the tokens. */
@@ -57,7 +57,7 @@ export function serializeRegistration(registration: ClientRegistration): string 
   return pythonJsonDumps({
     clientId: registration.clientId,
     clientSecret: registration.clientSecret,
-    expiresAt: formatCacheTimestamp(registration.expiresAt),
+    expiresAt: isoSeconds(registration.expiresAt),
     // The device flow stores scopes only when there are some (`if scopes:`).
     scopes: registration.scopes?.length ? registration.scopes : undefined,
     grantTypes: registration.grantTypes,
@@ -75,7 +75,7 @@ export function parseRegistration(value: unknown): ClientRegistration | { proble
   for (const field of ["clientId", "clientSecret", "expiresAt"]) {
     if (typeof record[field] !== "string" || record[field] === "") return { problem: `has no ${field}` };
   }
-  const expiresAt = parseCacheTimestamp(record["expiresAt"] as string);
+  const expiresAt = parseTimestamp(record["expiresAt"] as string);
   if (expiresAt === undefined) return { problem: "has an unreadable expiresAt" };
   const scopes = stringArray(record["scopes"]);
   const grantTypes = stringArray(record["grantTypes"]);

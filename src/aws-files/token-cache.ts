@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CacheFileError } from "../runtime/errors.js";
 import { errnoCode, readJsonFile, withCacheLock, writeFileAtomically } from "./cache-files.js";
 import { pythonJsonDumps } from "./python-json.js";
-import { formatCacheTimestamp, parseCacheTimestamp } from "./timestamps.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 
 export { withCacheLock } from "./cache-files.js";
 
@@ -36,9 +36,9 @@ export function tokenCachePath(cacheDir: string, owner: TokenCacheOwner): string
 }
 
 function normalizeTimestamp(value: string, field: string): string {
-  const epoch = parseCacheTimestamp(value);
+  const epoch = parseTimestamp(value);
   if (epoch === undefined) throw new TypeError(`SsoToken.${field} is not a timestamp`);
-  return formatCacheTimestamp(epoch);
+  return isoSeconds(epoch);
 }
 
 /** Exactly what `aws sso login` writes: Python json.dumps of the token dict, one line. */
@@ -69,7 +69,7 @@ export function parseSsoToken(value: unknown): SsoToken | { problem: string } {
     if (typeof record[field] !== "string" || record[field] === "") return { problem: `has no ${field}` };
   }
   const expiresAt = record["expiresAt"] as string;
-  if (parseCacheTimestamp(expiresAt) === undefined) return { problem: "has an unreadable expiresAt" };
+  if (parseTimestamp(expiresAt) === undefined) return { problem: "has an unreadable expiresAt" };
   const token: SsoToken = {
     startUrl: record["startUrl"] as string,
     region: record["region"] as string,

@@ -1,6 +1,5 @@
 import { readFile, unlink } from "node:fs/promises";
 import { CredentialSource } from "../credentials/credential-source.js";
-import { refreshLeadMs } from "../credentials/refresh-policy.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { createDockerEngine } from "../docker/engine.js";
 import { readPlanHeader } from "../run/run-plan.js";
@@ -46,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const id = found[0]?.id;
       return id === undefined ? new Promise<never>(() => undefined) : id;
     });
-    const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
+    const source = new CredentialSource(deps);
     const resolved = await Promise.all(
       header.names.map((name) => resolveProfile(deps, name, { forContainer: true })),
     );

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
+import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { RoleCredentials, RoleIdentity } from "./role-credentials.js";
 
 /**
@@ -30,10 +31,6 @@ function asciiJson(value: string): string {
   );
 }
 
-function formatExpiration(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
-
 export async function readCliCachedCredentials(
   cliCacheDir: string,
   identity: RoleIdentity,
@@ -58,8 +55,8 @@ export async function readCliCachedCredentials(
     ) {
       return undefined;
     }
-    const expiration = Date.parse(Expiration.replace(/UTC$/, "Z"));
-    if (Number.isNaN(expiration)) return undefined;
+    const expiration = parseTimestamp(Expiration);
+    if (expiration === undefined) return undefined;
     return {
       accessKeyId: AccessKeyId,
       secretAccessKey: SecretAccessKey,
@@ -77,6 +74,6 @@ export async function writeCliCachedCredentials(
   credentials: RoleCredentials,
 ): Promise<void> {
   // Same bytes as botocore's JSONFileCache (json.dumps with default separators).
-  const body = `{"ProviderType": "sso", "Credentials": {"AccessKeyId": ${JSON.stringify(credentials.accessKeyId)}, "SecretAccessKey": ${JSON.stringify(credentials.secretAccessKey)}, "SessionToken": ${JSON.stringify(credentials.sessionToken)}, "Expiration": "${formatExpiration(credentials.expiration)}"}}`;
+  const body = `{"ProviderType": "sso", "Credentials": {"AccessKeyId": ${JSON.stringify(credentials.accessKeyId)}, "SecretAccessKey": ${JSON.stringify(credentials.secretAccessKey)}, "SessionToken": ${JSON.stringify(credentials.sessionToken)}, "Expiration": "${isoSeconds(credentials.expiration)}"}}`;
   await writeFileAtomically(join(cliCacheDir, `${cliCacheKey(identity)}.json`), body, 0o600);
 }

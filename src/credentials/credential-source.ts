@@ -4,38 +4,40 @@ import { toServiceError } from "../auth/service-errors.js";
 import type { Deps } from "../runtime/deps.js";
 import { readCliCachedCredentials, writeCliCachedCredentials } from "./cli-credential-cache.js";
 import { getRoleCredentials } from "./portal.js";
+import { isFresh } from "./refresh-timing.js";
 import type { ResolvedProfile } from "./resolve-profile.js";
 import type { RoleCredentials } from "./role-credentials.js";
 import { identityKey } from "./role-credentials.js";
 import { SingleFlightCache } from "./single-flight-cache.js";
 
 export interface CredentialSourceOptions {
-  /**
-   * Credentials with less than this left are fetched anew. The AWS CLI's own window is
-   * 15 minutes; the agent passes a policy that suits short test lifetimes too.
-   */
-  minValidityMs?: (credentials: RoleCredentials) => number;
   /** Share role credentials with the AWS CLI's ~/.aws/cli/cache (default true). */
   useCliCache?: boolean;
+  /**
+   * Test seam: GetRoleCredentials itself (default: the SSO portal, with the session's access
+   * token). Caching, sharing and the issue time stay this class's.
+   */
+  getRoleCredentials?: (resolved: ResolvedProfile) => Promise<RoleCredentials>;
 }
 
-const CLI_WINDOW_MS = 15 * 60_000;
+type Fetcher = (resolved: ResolvedProfile) => Promise<RoleCredentials>;
 
 /**
  * Role credentials per (session, account, role): memory first, then the AWS CLI's cache,
- * then one GetRoleCredentials shared by every concurrent caller.
+ * then one GetRoleCredentials shared by every concurrent caller. What is due for replacement
+ * (refresh-timing.ts) is fetched anew.
  */
 export class CredentialSource {
   private readonly cache: SingleFlightCache<RoleCredentials>;
-  private readonly minValidity: (credentials: RoleCredentials) => number;
   private readonly useCliCache: boolean;
+  private readonly requestCredentials: Fetcher;
 
   constructor(
     private readonly deps: Deps,
     options: CredentialSourceOptions = {},
   ) {
-    this.minValidity = options.minValidityMs ?? (() => CLI_WINDOW_MS);
     this.useCliCache = options.useCliCache ?? true;
+    this.requestCredentials = options.getRoleCredentials ?? ((resolved) => this.fromPortal(resolved));
     this.cache = new SingleFlightCache((c) => this.isFresh(c));
   }
 
@@ -59,7 +61,7 @@ export class CredentialSource {
   }
 
   private isFresh(credentials: RoleCredentials): boolean {
-    return credentials.expiration - this.deps.clock.now() > this.minValidity(credentials);
+    return isFresh(credentials, this.deps.clock.now());
   }
 
   private async fromCliCache(resolved: ResolvedProfile): Promise<RoleCredentials | undefined> {
@@ -70,25 +72,31 @@ export class CredentialSource {
 
   private async fetch(resolved: ResolvedProfile): Promise<RoleCredentials> {
     const { deps } = this;
-    const now = deps.clock.now();
     const cached = await this.fromCliCache(resolved);
     if (cached !== undefined) return cached;
+    const fetched = await this.requestCredentials(resolved);
+    // Counted from the answer, not the request: a lifetime never longer than the real one, so
+    // credentials are never due on arrival, however long the call (or a token refresh) took.
+    const credentials = { ...fetched, issuedAt: deps.clock.now() };
+    if (this.useCliCache)
+      await writeCliCachedCredentials(deps.paths.cliCacheDir, resolved.identity, credentials);
+    return credentials;
+  }
+
+  private async fromPortal(resolved: ResolvedProfile): Promise<RoleCredentials> {
+    const { deps } = this;
     const { session, identity, endpoints } = resolved;
     const token = await getAccessToken(deps, session, endpoints.oidc);
     const client = await createPortalClient(session.ssoRegion, endpoints.portal);
     try {
-      const credentials = {
-        ...(await getRoleCredentials(client, {
-          accessToken: token.accessToken,
-          accountId: identity.accountId,
-          roleName: identity.roleName,
-        })),
-        issuedAt: now,
-      };
+      const credentials = await getRoleCredentials(client, {
+        accessToken: token.accessToken,
+        accountId: identity.accountId,
+        roleName: identity.roleName,
+      });
       deps.logger.debug(
         `GetRoleCredentials ${identity.roleName}@${identity.accountId} for profile ${session.profileName}`,
       );
-      if (this.useCliCache) await writeCliCachedCredentials(deps.paths.cliCacheDir, identity, credentials);
       return credentials;
     } catch (err) {
       throw toServiceError(err, {

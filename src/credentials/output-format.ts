@@ -1,11 +1,8 @@
+import { isoSeconds } from "../runtime/time-format.js";
 import type { RoleCredentials } from "./role-credentials.js";
 
 export const OUTPUT_FORMATS = ["process", "env", "env-no-export", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-function isoSeconds(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
 
 /** The credential_process contract: Version 1 with Expiration, so callers refresh on time. */
 export function toProcessJson(credentials: RoleCredentials): Record<string, string | number> {

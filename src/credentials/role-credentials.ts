@@ -5,7 +5,7 @@ export interface RoleCredentials {
   sessionToken: string;
   /** Epoch ms. */
   expiration: number;
-  /** Epoch ms when fetched, when known (not for credentials read from the AWS CLI's cache). */
+  /** Epoch ms when this process received them, when known (not for those read from the AWS CLI's cache). */
   issuedAt?: number;
 }
 
@@ -21,8 +21,4 @@ export interface RoleIdentity {
 export function identityKey(identity: RoleIdentity): string {
   const session = identity.sessionName ?? `url:${identity.startUrl}`;
   return `${session}|${identity.accountId}|${identity.roleName}`;
-}
-
-export function remainingMs(credentials: RoleCredentials, now: number): number {
-  return credentials.expiration - now;
 }

@@ -1,4 +1,5 @@
 import { ProfileError } from "../runtime/errors.js";
+import { isoSeconds } from "../runtime/time-format.js";
 import type { ContainerLayout } from "./secret-dir.js";
 
 /** Role credentials as IAM Identity Center's GetRoleCredentials returns them. */
@@ -75,11 +76,6 @@ export function encodeProfileFileName(name: string): string {
   return `${out}.json`;
 }
 
-/** RFC 3339 UTC without fractional seconds, the form AWS itself returns. */
-export function formatExpiration(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** credential_process output (Version 1), for one profile. */
 export function renderCredentialProcessJson(profile: DeliveryProfile): string {
   validateCredentials(profile);
@@ -89,7 +85,7 @@ export function renderCredentialProcessJson(profile: DeliveryProfile): string {
     AccessKeyId: credentials.accessKeyId,
     SecretAccessKey: credentials.secretAccessKey,
     SessionToken: credentials.sessionToken,
-    Expiration: formatExpiration(credentials.expiration),
+    Expiration: isoSeconds(credentials.expiration.getTime()),
   });
 }
 
@@ -108,7 +104,7 @@ export function renderCredentialsFile(profiles: readonly DeliveryProfile[]): str
       `aws_access_key_id = ${c.accessKeyId}`,
       `aws_secret_access_key = ${c.secretAccessKey}`,
       `aws_session_token = ${c.sessionToken}`,
-      `# expires ${formatExpiration(c.expiration)}`,
+      `# expires ${isoSeconds(c.expiration.getTime())}`,
     ].join("\n");
   });
   return (

@@ -5,7 +5,7 @@ import { loadGrantKey } from "../agent/grant-key.js";
 import { selectProfileName } from "../aws-files/profiles.js";
 import { getAccessToken } from "../auth/access-token.js";
 import { CredentialSource } from "../credentials/credential-source.js";
-import { refreshAt, refreshLeadMs } from "../credentials/refresh-policy.js";
+import { refreshDueAt } from "../credentials/refresh-timing.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
@@ -91,7 +91,7 @@ export async function fetchProfiles(
         expiration: new Date(c.expiration),
       },
     })),
-    refreshAt: Math.min(...all.map(({ c }) => refreshAt(c))),
+    refreshAt: Math.min(...all.map(({ c }) => refreshDueAt(c))),
   };
 }
 
@@ -106,7 +106,7 @@ export async function runContainer(deps: Deps, args: RunArgs, options: RunContai
   const { engine } = options;
   const docker = options.docker ?? "docker";
   const names = args.profiles.length > 0 ? args.profiles : [selectProfileName({ env: deps.env })];
-  const source = new CredentialSource(deps, { minValidityMs: refreshLeadMs });
+  const source = new CredentialSource(deps);
   const runId = randomBytes(8).toString("hex");
   // Ends the start-event subscription and the refreshes: when docker run exits (attached), after
   // the first push (detached), or when the run is refused before the container exists.

@@ -26,4 +26,14 @@ describe("ManualClock", () => {
     await expect(sleeping).rejects.toThrow("replaced");
     expect(clock.pending).toBe(0);
   });
+
+  it("tells when the earliest pending sleep ends", async () => {
+    const clock = new ManualClock(0);
+    expect(clock.nextWake).toBeUndefined();
+    void clock.sleep(300);
+    void clock.sleep(100);
+    expect(clock.nextWake).toBe(100);
+    await clock.advance(100);
+    expect(clock.nextWake).toBe(300);
+  });
 });

@@ -67,6 +67,14 @@ export class ManualClock implements Clock {
     return this.sleepers.length;
   }
 
+  /**
+   * When the earliest pending sleep ends, or undefined when none is pending: when the code under
+   * test will next act by itself, which a test can check before moving time there.
+   */
+  get nextWake(): number | undefined {
+    return this.sleepers.length === 0 ? undefined : Math.min(...this.sleepers.map((s) => s.at));
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<void>((resolve, reject) => {

@@ -1,7 +1,6 @@
 import { agentFiles } from "../../agent/agent-files.js";
 import type { AgentFiles } from "../../agent/agent-files.js";
 import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
-import { isoSeconds } from "../../agent/agent-state.js";
 import { createLogFileWriter } from "../../agent/agent-log.js";
 import { startAgent } from "../../agent/agent.js";
 import { reportToParent, spawnDetachedAgent } from "../../agent/detach.js";
@@ -11,6 +10,7 @@ import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import { SsoDockerError } from "../../runtime/errors.js";
 import { createLogger } from "../../runtime/logger.js";
+import { isoSeconds } from "../../runtime/time-format.js";
 import { CLI_ENTRY } from "../../runtime/package-root.js";
 import type { GlobalOptions } from "../global-options.js";
 

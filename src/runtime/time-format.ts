@@ -1,5 +1,10 @@
-/** The AWS CLI's cache timestamp: `strftime('%Y-%m-%dT%H:%M:%SZ')`, whole seconds, UTC. */
-export function formatCacheTimestamp(epochMs: number): string {
+/**
+ * The one form sso-docker writes a time in wherever the AWS CLI or an SDK reads it (the SSO
+ * token and registration caches, the role-credential cache, credential_process `Expiration`,
+ * `export-credentials` output) and in its own state and logs: RFC 3339 UTC in whole seconds,
+ * `2026-01-02T03:04:05Z`, as botocore's `strftime('%Y-%m-%dT%H:%M:%SZ')` writes it.
+ */
+export function isoSeconds(epochMs: number): string {
   return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
@@ -7,11 +12,11 @@ const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$/i;
 
 /**
- * Epoch ms of a cache timestamp, or undefined when it is not one. Accepts what the AWS CLI
- * and SDKs have written: `…Z`, with milliseconds (JS SDK), a `UTC` suffix (older botocore
- * `%Z`), an explicit offset; no zone means UTC.
+ * Epoch ms of a timestamp, or undefined when it is not one. Accepts what the AWS CLI and SDKs
+ * have written: `…Z`, with milliseconds (JS SDK), a `UTC` suffix (older botocore `%Z`), an
+ * explicit offset; no zone means UTC.
  */
-export function parseCacheTimestamp(text: string): number | undefined {
+export function parseTimestamp(text: string): number | undefined {
   const match = TIMESTAMP.exec(text.trim());
   if (!match) return undefined;
   const [, year, month, day, hour, minute, second, fraction = "", zone = "Z"] = match;
