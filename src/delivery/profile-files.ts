@@ -75,6 +75,11 @@ export function encodeProfileFileName(name: string): string {
   return `${out}.json`;
 }
 
+/** The file name of a profile's status note, beside its JSON: the helper finds one from the other. */
+export function noteFileName(name: string): string {
+  return encodeProfileFileName(name).replace(/\.json$/, ".note");
+}
+
 /** RFC 3339 UTC without fractional seconds, the form AWS itself returns. */
 export function formatExpiration(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
