@@ -75,7 +75,7 @@ async function startUser(fx: RunFixture, uid?: number): Promise<User> {
     wakeups: new Set(),
     key: await loadGrantKey(fx.env, fx.home.home),
   };
-  for (const name of VERDICTS) {
+  for (const name of [...VERDICTS, "noted" as const]) {
     agent.on(name, (event) => {
       user.history.push({ name, event: event as { containerId?: string } });
       for (const wake of [...user.wakeups]) wake();
@@ -85,11 +85,16 @@ async function startUser(fx: RunFixture, uid?: number): Promise<User> {
   return user;
 }
 
-/** What the user's agent decided first about the container: pushed, refused, failed or ignored. */
-function verdictOf(user: User, containerId: string, from = 0, timeoutMs = 20_000) {
+/**
+ * What the user's agent decided first about the container: pushed, refused, failed or ignored
+ * (or, with `names`, the first of those events).
+ */
+function verdictOf(user: User, containerId: string, from = 0, timeoutMs = 20_000, names = VERDICTS) {
   return new Promise<{ name: AgentEventName; event: unknown }>((resolve, reject) => {
     const check = () => {
-      const hit = user.history.slice(from).find((h) => h.event.containerId === containerId);
+      const hit = user.history
+        .slice(from)
+        .find((h) => names.includes(h.name) && h.event.containerId === containerId);
       if (hit === undefined) return;
       done();
       resolve(hit);
@@ -300,19 +305,23 @@ describe("two users' agents on one engine", () => {
       stderr: `sso-docker: ${refusal}`,
     });
 
-    // Granted by A, and still nothing: not even the profile it may have.
+    // Granted by A, and still no credentials: not even the profile it may have. Only A's status
+    // notes saying why (issue 10), one per profile, which the agent writes after its verdict.
     const profiles = `dev,${KEPT_OUT}`;
     const c = await startContainer(a.fx.images.busybox, {
       user: "dev",
       labels: { "sso-docker.profiles": profiles, "sso-docker.grant": grantFor(a.key, profiles.split(",")) },
     });
     const va = await verdictOf(a, c.id);
-    expect(pushesTo(a, c.id)).toEqual([]);
     expect(va).toMatchObject({ name: "pushFailed", event: { error: refusal } });
-    expect(await secretFiles(c.id, "/dev/shm/sso-docker")).toBe("(none)");
+    const noted = (await verdictOf(a, c.id, 0, 20_000, ["noted"])).event as AgentEvents["noted"];
+    expect(pushesTo(a, c.id)).toEqual([]);
+    expect(await secretFiles(c.id, "/dev/shm/sso-docker")).toBe(`dev.note\n${KEPT_OUT}.note`);
+    const note = noted.notes.find((n) => n.profile === "dev")?.text ?? "";
+    expect(note).toContain(`profile dev: ${refusal.replace(/\.$/, "")} — since `);
     expect(a.logs).toContain(`warning: container ${c.name} (${profiles}): ${refusal}`);
     const state = await a.agent.snapshot();
-    expect(state.containers.find((s) => s.id === c.id)?.lastError).toBe(refusal);
+    expect(state.containers.find((s) => s.id === c.id)?.lastError).toBe(note);
   });
 
   it("B's logout leaves A's containers alone; A's logout empties them, whatever a container wrote into its tmpfs", async () => {

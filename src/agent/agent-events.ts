@@ -18,6 +18,13 @@ export interface AgentEvents {
     at: number;
   };
   pushFailed: { containerId: string; containerName: string; error: string; at: number };
+  /** The container now holds these status notes (delivery/push-notes.ts): why it gets no credentials. */
+  noted: {
+    containerId: string;
+    containerName: string;
+    notes: readonly { profile: string; text: string }[];
+    at: number;
+  };
   /** Inspected and found not participating: it gets nothing. */
   ignored: { containerId: string; containerName: string; at: number };
   /** It asks for credentials but is not bound to this user (binding.ts): it gets nothing. */

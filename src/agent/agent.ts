@@ -121,6 +121,9 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     onSignedIn: (identities) => {
       for (const key of identities) scheduler.runAt(key, clock.now());
     },
+    onSupply: (report) => {
+      syncer.onSupply(report);
+    },
   });
   const concurrency = options.concurrency ?? 8;
   // A push still running after this frees its slot in a round or reconcile (see PUSH_PATIENCE_MS).
@@ -137,6 +140,9 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     scheduleRefresh: (key, dueAt) => {
       scheduler.ensure(key, dueAt);
+    },
+    retryFetch: (key) => {
+      scheduler.runAt(key, clock.now() + (options.retry?.baseMs ?? 1000));
     },
     onChange,
   });

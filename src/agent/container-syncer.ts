@@ -3,19 +3,30 @@ import { resolveProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
 import { identityKey } from "../credentials/role-credentials.js";
 import { refreshDueAt } from "../credentials/refresh-timing.js";
-import type { DeliveryProfile } from "../delivery/profile-files.js";
-import { pushCredentials } from "../delivery/push-credentials.js";
+import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
+import { validateProfileName } from "../delivery/profile-files.js";
+import { pushCredentials, PushRefusedError } from "../delivery/push-credentials.js";
+import type { StatusNote } from "../delivery/push-notes.js";
 import type { ContainerDetails, DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
+import { ProfileError } from "../runtime/errors.js";
 import { isoSeconds } from "../runtime/time-format.js";
+import { quoteForeign } from "../runtime/untrusted-text.js";
 import type { AgentEmitter, SyncReason } from "./agent-events.js";
 import type { RefusedState } from "./agent-state.js";
 import type { Binding } from "./binding.js";
 import { checkBinding } from "./binding.js";
+import type { NoteState } from "./container-notes.js";
+import { newNoteState, NoteWriter } from "./container-notes.js";
 import type { Participation, ParticipationRule } from "./participation.js";
 import { resolveParticipation } from "./devcontainer.js";
 import { FeatureImageReader } from "./feature-image.js";
+import { PUSH_PATIENCE_MS } from "./refresh-dispatch.js";
 import type { SessionGuard } from "./session-guard.js";
+import type { Reason, SupplyReport } from "./status-note.js";
+import { noteText, reasonForFailure } from "./status-note.js";
+import type { Trouble } from "./supply-troubles.js";
+import { SupplyTroubles } from "./supply-troubles.js";
 
 /** A running container the agent keeps supplied. */
 export interface ManagedContainer {
@@ -28,6 +39,10 @@ export interface ManagedContainer {
   lastPush?: number;
   credentialExpiry?: number;
   lastError?: string;
+  /** Why the container itself cannot be supplied (its profiles, its shell), until a push succeeds. */
+  trouble?: Trouble;
+  /** The status notes it holds and should hold (container-notes.ts). */
+  notes: NoteState;
   /** Aborted when the container dies or is destroyed. */
   controller: AbortController;
   /**
@@ -69,6 +84,8 @@ export interface SyncerOptions {
   /** Owner a devcontainer.json must have to bind a container (default: this process's user). */
   uid?: number;
   scheduleRefresh: (identity: string, dueAt: number) => void;
+  /** Fetching the identity's credentials failed for a container that has none: try again in a round. */
+  retryFetch?: (identity: string) => void;
   onChange: () => void;
 }
 
@@ -91,6 +108,39 @@ function toDelivery(name: string, resolved: ResolvedProfile, credentials: RoleCr
   };
 }
 
+function isSyncable(name: string): boolean {
+  try {
+    validateProfileName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Docker's `--user`: a name or id, and optionally a group name or id.
+const USER_SPEC = /^[\w.][\w.$-]*(:[\w.][\w.$-]*)?$/;
+
+/** A container's profile names and file owner come from its author: checked before any use. */
+function checkParticipation(details: ContainerDetails, participation: Participation): void {
+  for (const name of participation.profiles) {
+    if (!isSyncable(name)) {
+      throw new ProfileError(
+        `Container ${details.name} asks for profile ${quoteForeign(name)}, which is not a profile name sso-docker can sync.`,
+        {
+          hint: "Use letters, digits and . _ - @ + = : , / in the profile names of its label sso-docker.profiles.",
+        },
+      );
+    }
+  }
+  const { user } = participation;
+  if (user !== undefined && !USER_SPEC.test(user)) {
+    throw new ProfileError(
+      `Container ${details.name} names the user ${quoteForeign(user)} for its credentials, which is not a user name or uid[:gid].`,
+      { hint: "Fix its label sso-docker.user (a name or uid, optionally :group or :gid)." },
+    );
+  }
+}
+
 /** Inspects, resolves and pushes: everything that happens to one container. */
 export class ContainerSyncer {
   readonly containers = new Map<string, ManagedContainer>();
@@ -103,9 +153,32 @@ export class ContainerSyncer {
   private readonly epochs = new Map<string, number>();
 
   private readonly featureImages: FeatureImageReader;
+  /** Why an identity's credentials cannot be had now, as the session guard reports it. */
+  private readonly troubles: SupplyTroubles;
+  private readonly noteWriter: NoteWriter;
 
   constructor(private readonly options: SyncerOptions) {
     this.featureImages = new FeatureImageReader(options.engine, { signal: options.signal });
+    const { deps, engine, emitter, signal } = options;
+    this.troubles = new SupplyTroubles(() => deps.clock.now());
+    this.noteWriter = new NoteWriter({
+      deps,
+      engine,
+      emitter,
+      signal,
+      concurrency: 8,
+      patienceMs: PUSH_PATIENCE_MS,
+    });
+  }
+
+  /**
+   * The session guard's word on an identity (session-guard.ts `onSupply`): each container using it
+   * gets a status note when it cannot be supplied, and `status` the same words.
+   */
+  onSupply(report: SupplyReport): void {
+    for (const identity of this.troubles.apply(report)) {
+      for (const managed of this.usersOf(identity)) this.updateNotes(managed);
+    }
   }
 
   /**
@@ -228,14 +301,19 @@ export class ContainerSyncer {
     if (this.refused.delete(id)) this.options.onChange();
     const managed = this.upsert(details, participation);
     try {
+      checkParticipation(details, participation);
       managed.resolved = await Promise.all(
         participation.profiles.map((name) => resolveProfile(deps, name, { forContainer: true })),
       );
     } catch (err) {
       managed.resolved = [];
+      this.setTrouble(managed, reasonForFailure(err));
       this.recordFailure(managed, err);
       return;
     }
+    // Resolved again: a trouble of the container's own may be over, one of its identities may not be.
+    delete managed.trouble;
+    this.updateNotes(managed);
     await this.push(managed, reason);
   }
 
@@ -285,6 +363,7 @@ export class ContainerSyncer {
       participation,
       resolved: [],
       pushedKeys: new Map(),
+      notes: newNoteState(),
       controller: new AbortController(),
       busy: false,
     };
@@ -304,21 +383,29 @@ export class ContainerSyncer {
     if (this.containers.get(details.id) !== managed || managed.resolved.length === 0) return "skipped";
     if (want && managed.pushedKeys.get(want.identity) === want.accessKeyId) return "current";
     const signal = AbortSignal.any([this.options.signal, managed.controller.signal]);
+    let fetched = false;
     try {
       const t0 = performance.now();
       const credentials = await Promise.all(managed.resolved.map((r) => guard.obtain(r, { signal })));
+      fetched = true;
       const t1 = performance.now();
       const profiles = managed.resolved.map((r, i) =>
         toDelivery(participation.profiles[i] ?? r.profile.profileName, r, credentials[i] as RoleCredentials),
       );
+      await this.noteWriter.beforePush(managed);
       const result = await pushCredentials(engine, details, profiles, {
         ...(participation.user === undefined ? {} : { user: participation.user }),
         signal,
+      }).finally(() => {
+        this.noteWriter.afterPush(managed);
       });
       const expiration = Math.min(...credentials.map((c) => c.expiration));
       managed.lastPush = deps.clock.now();
       managed.credentialExpiry = expiration;
       delete managed.lastError;
+      delete managed.trouble;
+      // A trouble reported while the push ran (a sign-out) still wants its note.
+      this.updateNotes(managed);
       managed.resolved.forEach((r, i) => {
         const c = credentials[i] as RoleCredentials;
         const key = identityKey(r.identity);
@@ -347,24 +434,95 @@ export class ContainerSyncer {
       // A push that timed out may still finish in the container, and one that failed may have
       // replaced some files: what it holds is unknown, so the next round pushes again.
       managed.pushedKeys.clear();
+      if (!fetched) this.retryFetches(managed);
+      else if (PushRefusedError.is(err)) this.setTrouble(managed, reasonForFailure(err));
       this.recordFailure(managed, err);
       return "failed";
     }
+  }
+
+  /**
+   * A container that got nothing because a fetch failed is in no refresh round yet: one is asked
+   * for each identity the agent cannot get, which keeps retrying until it can and then pushes.
+   */
+  private retryFetches(managed: ManagedContainer): void {
+    for (const r of managed.resolved) {
+      const identity = identityKey(r.identity);
+      if (this.troubles.has(identity)) this.options.retryFetch?.(identity);
+    }
+  }
+
+  private setTrouble(managed: ManagedContainer, reason: Reason): void {
+    const since = managed.trouble?.since ?? this.options.deps.clock.now();
+    managed.trouble = { ...reason, since, transient: false };
+  }
+
+  /**
+   * The notes the container should hold: for each profile, why the agent cannot supply it (the
+   * container's own trouble covers all its profiles, since a push is all or nothing).
+   */
+  private notesOf(managed: ManagedContainer): StatusNote[] {
+    const { profiles } = managed.participation;
+    const { trouble } = managed;
+    if (trouble !== undefined) {
+      return profiles
+        .filter(isSyncable)
+        .map((profile) => ({ profile, text: noteText(profile, trouble, trouble.since) }));
+    }
+    const notes: StatusNote[] = [];
+    managed.resolved.forEach((r, i) => {
+      const told = this.troubles.toTell(identityKey(r.identity));
+      const profile = profiles[i];
+      if (told !== undefined && profile !== undefined)
+        notes.push({ profile, text: noteText(profile, told, told.since) });
+    });
+    return notes;
+  }
+
+  /** Every profile the container's config can name, with the settings a credentials push would give it. */
+  private settingsOf(managed: ManagedContainer): ProfileSettings[] {
+    return managed.participation.profiles.filter(isSyncable).map((name) => {
+      const profile = managed.resolved.find((r) => r.profile.profileName === name)?.profile;
+      return {
+        name,
+        ...(profile?.region === undefined ? {} : { region: profile.region }),
+        ...(profile?.output === undefined ? {} : { output: profile.output }),
+      };
+    });
+  }
+
+  /**
+   * Brings the container's status notes in line with what is known, and `status` with them (the
+   * first note's words); returns that text, if any.
+   */
+  private updateNotes(managed: ManagedContainer): string | undefined {
+    const notes = this.notesOf(managed);
+    this.noteWriter.want(managed, this.settingsOf(managed), notes);
+    const shown = notes[0]?.text;
+    const previous = managed.lastError;
+    if (shown !== undefined) managed.lastError = shown;
+    else if (previous !== undefined && previous === managed.notes.shown) delete managed.lastError;
+    managed.notes.shown = shown;
+    if (managed.lastError !== previous) this.options.onChange();
+    return shown;
   }
 
   private recordFailure(managed: ManagedContainer, err: unknown): void {
     const { deps, emitter } = this.options;
     const { details } = managed;
     const message = messageOf(err);
+    const previous = managed.lastError;
+    // What the container is told, when it can be, is what status shows.
+    const shown = this.updateNotes(managed) ?? message;
     // The same failure on every reconcile or round is logged once (status keeps showing it).
     const line = `container ${details.name} (${managed.participation.profiles.join(",")}): ${message}`;
-    if (message === managed.lastError) deps.logger.debug(line);
+    if (shown === previous) deps.logger.debug(line);
     else deps.logger.warn(line);
-    managed.lastError = message;
+    managed.lastError = shown;
     emitter.emit("pushFailed", {
       containerId: details.id,
       containerName: details.name,
-      error: managed.lastError,
+      error: message,
       at: deps.clock.now(),
     });
     this.options.onChange();

@@ -15,6 +15,7 @@ import { SessionExpiredError } from "../runtime/errors.js";
 import type { AgentEmitter } from "./agent-events.js";
 import type { BackoffOptions } from "./backoff.js";
 import { backoffMs } from "./backoff.js";
+import type { SupplyReport } from "./status-note.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
@@ -37,6 +38,8 @@ export interface SessionGuardOptions {
   onChange: () => void;
   /** A signed-out session is signed in again: the containers of these identities need a push. */
   onSignedIn?: (identities: string[]) => void;
+  /** Whether credentials can be had for an identity, for the notes the agent leaves in containers. */
+  onSupply?: (report: SupplyReport) => void;
 }
 
 /** What `status` shows per session beyond the token file. */
@@ -104,18 +107,32 @@ export class SessionGuard {
       if (!(await this.hasToken(state))) {
         // After a logout the cached credentials must not be pushed again anywhere.
         source.forget(resolved);
-        await untilAborted(this.waitForSignIn(state), options.signal);
+        // An identity that joins a wait under way is told of it as the others were.
+        const joining = state.signIn !== undefined;
+        const signedIn = this.waitForSignIn(state);
+        if (joining) this.reportSignIn(state, "signedOut");
+        await untilAborted(signedIn, options.signal);
         continue;
       }
       try {
-        return await source.get(resolved);
+        const credentials = await source.get(resolved);
+        this.options.onSupply?.({ kind: "ok", identity: identityKey(resolved.identity) });
+        return credentials;
       } catch (err) {
         options.signal.throwIfAborted();
         // A refresh that failed for a passing reason (throttling, 5xx, network) is retried, not a login.
         if (err instanceof SessionExpiredError && !transient(causeOf(err))) {
+          if (state.activity.loginPending) this.reportSignIn(state, "login");
           await untilAborted(this.loginOnce(state, resolved), options.signal);
           continue;
         }
+        this.options.onSupply?.({
+          kind: "failed",
+          identity: identityKey(resolved.identity),
+          resolved,
+          error: err,
+          transient: transient(err),
+        });
         if (!options.persistent && !transient(err)) throw err;
         const delay = backoffMs(attempt++, retry);
         const identity = `${resolved.identity.roleName}@${resolved.identity.accountId}`;
@@ -220,6 +237,7 @@ export class SessionGuard {
         prompted = true;
         activity.loginPending = true;
         this.options.onChange();
+        this.reportSignIn(state, "login");
         emitter.emit("loginStarted", { session: name, at: deps.clock.now() });
         deps.logger.warn(`${name} has expired and cannot be refreshed: signing in again`);
         const run = this.options.login.run ?? login;
@@ -257,6 +275,11 @@ export class SessionGuard {
     }
   }
 
+  private reportSignIn(state: SessionState, waiting: "login" | "signedOut"): void {
+    const identities = [...state.identities.keys()];
+    this.options.onSupply?.({ kind: "signIn", identities, session: state.activity.session, waiting });
+  }
+
   /** The URL and code go to the agent's log (stderr or its log file); never a token. */
   private loginUi(name: string): LoginUi {
     const { logger } = this.options.deps;
@@ -292,6 +315,7 @@ export class SessionGuard {
     const name = describeSession(session);
     state.activity.signedOut = true;
     this.options.onChange();
+    this.reportSignIn(state, "signedOut");
     for (const resolved of state.identities.values()) source.forget(resolved);
     emitter.emit("signedOut", { session: name, at: deps.clock.now() });
     deps.logger.warn(

@@ -76,6 +76,11 @@ export function encodeProfileFileName(name: string): string {
   return `${out}.json`;
 }
 
+/** The file name of a profile's status note, beside its JSON: the helper finds one from the other. */
+export function noteFileName(name: string): string {
+  return encodeProfileFileName(name).replace(/\.json$/, ".note");
+}
+
 /** credential_process output (Version 1), for one profile. */
 export function renderCredentialProcessJson(profile: DeliveryProfile): string {
   validateCredentials(profile);

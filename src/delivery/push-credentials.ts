@@ -8,6 +8,7 @@ import {
   renderCredentialProcessJson,
   renderCredentialsFile,
   type DeliveryProfile,
+  type ProfileSettings,
 } from "./profile-files.js";
 import { linkAwsConfig, LINK_NEEDED } from "./aws-config-link.js";
 import { rootScript } from "./container-shell.js";
@@ -38,6 +39,24 @@ export interface PushResult {
  */
 export class ContainerStoppedError extends DockerError {}
 
+const PUSH_REFUSED = Symbol.for("sso-docker.PushRefusedError");
+
+/**
+ * The container's shell ran the push and refused to write the credentials for a reason of its own
+ * (no printf builtin, a file it cannot replace) in a secret dir that is there and sso-docker's:
+ * a status note may still land beside them and tell its user why.
+ */
+export class PushRefusedError extends DockerError {
+  override name = "PushRefusedError";
+  readonly [PUSH_REFUSED] = true;
+
+  static is(error: unknown): error is PushRefusedError {
+    return (
+      typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[PUSH_REFUSED] === true
+    );
+  }
+}
+
 /**
  * Writes the profiles' credentials into the container's tmpfs secret dir as files of its user,
  * replacing each file atomically, and refreshes its config and helper — in one exec as root
@@ -52,9 +71,6 @@ export async function pushCredentials(
 ): Promise<PushResult> {
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   checkProfiles(profiles, details.name);
-  assertRunning(details);
-  const layout = chooseLayout(details);
-  const { secret } = layout;
   const secretFiles = [
     ...profiles.map((p) => ({
       name: encodeProfileFileName(p.name),
@@ -62,6 +78,30 @@ export async function pushCredentials(
     })),
     { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
   ];
+  const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
+  return runPushScript(engine, details, { profiles, secretFiles, secrets }, options);
+}
+
+/** What one push script writes: the credentials, or (with no secret files) status notes. */
+export interface PushContent {
+  /** Every profile of the container: its config names them all. */
+  profiles: readonly ProfileSettings[];
+  secretFiles: readonly { name: string; content: string }[];
+  notes?: readonly { name: string; content: string }[];
+  /** Scrubbed from whatever the script prints. */
+  secrets: readonly string[];
+}
+
+/** Runs the push script as root (and links ~/.aws/config as the user when it is still to be). */
+export async function runPushScript(
+  engine: DockerEngine,
+  details: ContainerDetails,
+  content: PushContent,
+  options: PushOptions,
+): Promise<PushResult> {
+  const { profiles } = content;
+  assertRunning(details);
+  const layout = chooseLayout(details);
   const warnings: string[] = [];
   const configured = details.env["AWS_CONFIG_FILE"];
   if (configured !== undefined && configured !== layout.configPath) {
@@ -73,15 +113,15 @@ export async function pushCredentials(
   const script = buildPushScript({
     userSpec,
     layout,
-    secretFiles,
+    secretFiles: content.secretFiles,
+    ...(content.notes === undefined ? {} : { notes: content.notes }),
     staticFiles: layout.staticReadOnly === true ? undefined : renderStaticFiles(profiles, layout),
     linkAwsConfig: configured === undefined,
     nonce: randomBytes(8).toString("hex"),
   });
   const result = await engine.exec(details.id, rootScript(details, script, options.signal));
   if (result.exitCode !== 0) {
-    const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
-    throw scriptError(result.exitCode, scrub(result.stderr || result.stdout, secrets), details.name, {
+    throw scriptError(result.exitCode, scrub(result.stderr || result.stdout, content.secrets), details.name, {
       layout,
       user: userSpec,
     });
@@ -102,7 +142,7 @@ export async function pushCredentials(
   return {
     containerId: details.id,
     containerName: details.name,
-    secretDir: secret.dir,
+    secretDir: layout.secret.dir,
     uid,
     gid,
     profiles: profiles.map((p) => p.name),
@@ -172,7 +212,7 @@ function scriptError(
         hint: `Recreate it with \`--tmpfs ${RUN_DIR}\` (\`sso-docker run\` adds it).`,
       });
     case PushExit.noPrintfBuiltin:
-      return new DockerError(
+      return new PushRefusedError(
         `The /bin/sh of container ${name} has no printf builtin, so writing credentials would expose them in process arguments.`,
         { hint: "Use an image whose /bin/sh is dash, bash or busybox ash." },
       );
@@ -181,13 +221,15 @@ function scriptError(
         hint: `A read-only root filesystem needs a tmpfs for them: recreate it with \`--tmpfs ${RUN_DIR}\` (\`sso-docker run\` adds it).`,
       });
     case PushExit.secretDir:
-    case PushExit.secretWrite:
-      return new DockerError(
+    case PushExit.secretWrite: {
+      const Refusal = code === PushExit.secretWrite ? PushRefusedError : DockerError;
+      return new Refusal(
         `Cannot write credentials into ${ctx.layout.secret.dir} in container ${name}: ${why}.`,
         {
           hint: `Look at it with \`docker exec -u 0 ${name} ls -la ${ctx.layout.secret.dir}\`.`,
         },
       );
+    }
     default:
       return new DockerError(
         `Pushing credentials into container ${name} failed (exit ${code}): ${detail === "" ? "no output" : why}.`,

@@ -18,8 +18,17 @@ export interface PushScriptInput {
   /** `--user` form: "", name, uid, uid:gid, name:group. */
   userSpec: string;
   layout: ContainerLayout;
-  /** Secret files by base name (already encoded), in write order. */
+  /**
+   * Secret files by base name (already encoded), in write order. None: a note push, which
+   * leaves the credentials the container holds as they are.
+   */
   secretFiles: readonly { name: string; content: string }[];
+  /**
+   * Status notes by base name (`X.note`): one line each on why the agent cannot supply that
+   * profile, no secret, readable by every user. A note push writes these and removes any other;
+   * a credentials push removes them all (every profile is supplied again).
+   */
+  notes?: readonly { name: string; content: string }[];
   /** The config and helper to (re)write; undefined when the layout has them read-only. */
   staticFiles: StaticFiles | undefined;
   /** Say whether ~/.aws/config should become a link to the layout's config (aws-config-link.ts). */
@@ -72,9 +81,6 @@ case $uid:$gid in *[!0-9:]*|:*|*:) fail 10 "user $U does not resolve to a numeri
 export function buildPushScript(input: PushScriptInput): string {
   const { layout, staticFiles, nonce } = input;
   const { secret } = layout;
-  const tmp = (name: string) => `.tmp-${nonce}-${name}`;
-  const temps = input.secretFiles.map((f) => tmp(f.name)).join(" ");
-  const keep = input.secretFiles.map((f) => shQuote(f.name)).join("|");
   const dirFail = `fail ${PushExit.secretDir}`;
   const lines = [
     SAFE_PREAMBLE,
@@ -82,7 +88,11 @@ export function buildPushScript(input: PushScriptInput): string {
     "T=",
     `fail() { [ -z "$T" ] || rm -f $T; printf 'sso-docker: %s\\n' "$2" >&2; exit "$1"; }`,
     // A printf that is not a builtin would put the secrets in a process's arguments.
-    `case $(command -V printf 2>/dev/null) in *builtin*|*built-in*) ;; *) fail ${PushExit.noPrintfBuiltin} "printf is not a builtin of /bin/sh" ;; esac`,
+    ...(input.secretFiles.length === 0
+      ? []
+      : [
+          `case $(command -V printf 2>/dev/null) in *builtin*|*built-in*) ;; *) fail ${PushExit.noPrintfBuiltin} "printf is not a builtin of /bin/sh" ;; esac`,
+        ]),
     // noclobber: '>' creates with O_EXCL (never through a link), and umask 077 makes it 0600.
     "set -C",
     SAFE_FS_FUNCTIONS,
@@ -103,23 +113,57 @@ export function buildPushScript(input: PushScriptInput): string {
     '  mkdir -m 711 "$D" 2>/dev/null',
     `  cd -P "$D" && [ "$PWD" = "$D" ] && is_root_dir drwx--x--x || ${dirFail} "$D changed while it was made (by a process in the container?)"`,
     "fi",
-    `T='${temps}'`,
-    ...input.secretFiles.map(
-      (f) =>
-        `printf '%s' ${shQuote(f.content)} > '${tmp(f.name)}' || fail ${PushExit.secretWrite} "cannot write $D/${f.name}"`,
-    ),
-    `chown -h "$uid:$gid" $T || fail ${PushExit.secretWrite} "cannot give the credential files to $uid:$gid"`,
-    // rename(2) in one directory: readers see the whole old or the whole new file.
-    input.secretFiles.map((f) => `put '${tmp(f.name)}' '${f.name}'`).join(" && ") +
-      ` || fail ${PushExit.secretWrite} "cannot replace the credential files in $D (is one a directory?)"`,
-    "T=",
-    // Profiles no longer asked for must not linger.
-    `for f in *.json; do case $f in ${keep}) ;; *) [ ! -f "$f" ] || rm -f -- "$f" ;; esac; done`,
+    ...(input.secretFiles.length === 0 ? [] : secretFilesPart(input.secretFiles, nonce)),
+    ...(input.notes === undefined ? [] : notesPart(input.notes, nonce)),
     'echo "user $uid $gid"',
     "exit 0",
     "",
   ];
   return lines.join("\n");
+}
+
+/** Runs in the secret dir: the credentials, each replaced whole, and no note left beside them. */
+function secretFilesPart(files: PushScriptInput["secretFiles"], nonce: string): string[] {
+  const tmp = (name: string) => `.tmp-${nonce}-${name}`;
+  const keep = files.map((f) => shQuote(f.name)).join("|");
+  return [
+    `T='${files.map((f) => tmp(f.name)).join(" ")}'`,
+    ...files.map(
+      (f) =>
+        `printf '%s' ${shQuote(f.content)} > '${tmp(f.name)}' || fail ${PushExit.secretWrite} "cannot write $D/${f.name}"`,
+    ),
+    `chown -h "$uid:$gid" $T || fail ${PushExit.secretWrite} "cannot give the credential files to $uid:$gid"`,
+    // rename(2) in one directory: readers see the whole old or the whole new file.
+    files.map((f) => `put '${tmp(f.name)}' '${f.name}'`).join(" && ") +
+      ` || fail ${PushExit.secretWrite} "cannot replace the credential files in $D (is one a directory?)"`,
+    "T=",
+    // Profiles no longer asked for must not linger.
+    `for f in *.json; do case $f in ${keep}) ;; *) [ ! -f "$f" ] || rm -f -- "$f" ;; esac; done`,
+    removeNotes([]),
+  ];
+}
+
+/**
+ * Runs in the secret dir: root's notes, 0644 so whichever user the container runs as can read
+ * them, each replaced whole like the credentials.
+ */
+function notesPart(notes: NonNullable<PushScriptInput["notes"]>, nonce: string): string[] {
+  const tmp = (name: string) => `.tmp-${nonce}-${name}`;
+  return [
+    ...notes.map(
+      (n) =>
+        `T='${tmp(n.name)}'; printf '%s\\n' ${shQuote(n.content)} > "$T" && chmod 644 "$T" && put "$T" '${n.name}' || fail ${PushExit.secretWrite} "cannot write $D/${n.name}"`,
+    ),
+    "T=",
+    removeNotes(notes.map((n) => n.name)),
+  ];
+}
+
+function removeNotes(keep: readonly string[]): string {
+  const remove = '[ ! -f "$f" ] || rm -f -- "$f"';
+  const body =
+    keep.length === 0 ? remove : `case $f in ${keep.map(shQuote).join("|")}) ;; *) ${remove} ;; esac`;
+  return `for f in *.note; do ${body}; done`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -63,6 +63,79 @@ describe("credential-process helper", () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe(
       "sso-docker: the credentials for profile x belong to another user in this container",
+    );
+  });
+});
+
+describe("credential-process helper with the agent's status note", () => {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const json = (expiresInMs: number) =>
+    JSON.stringify({
+      Version: 1,
+      AccessKeyId: "ASIAX",
+      SecretAccessKey: "s",
+      SessionToken: "t",
+      Expiration: iso(Date.now() + expiresInMs),
+    });
+  const NOTE =
+    "the agent on the host cannot get credentials for profile n: role R in account 111111111111 is no longer assigned to you (ForbiddenException) — since 2026-12-05T10:00:00Z; on the host run `sso-docker status`";
+
+  function files(name: string, note: string | undefined, content?: string): string {
+    const target = join(dir, `${name}.json`);
+    if (content !== undefined) writeFileSync(target, content);
+    if (note !== undefined) writeFileSync(join(dir, `${name}.note`), note);
+    return target;
+  }
+
+  it("prints the note at once when there is no JSON, instead of waiting out SSO_DOCKER_WAIT_SECONDS", async () => {
+    const t0 = performance.now();
+    const result = await execa("dash", [helper, files("revoked", `${NOTE}\n`)], {
+      reject: false,
+      env: { SSO_DOCKER_WAIT_SECONDS: "10" },
+    });
+    expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `sso-docker: ${NOTE}`,
+    });
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it("prints the note when the JSON beside it has expired", async () => {
+    const result = await execa("dash", [helper, files("expired", `${NOTE}\n`, json(-5000))], {
+      reject: false,
+    });
+    expect({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `sso-docker: ${NOTE}`,
+    });
+  });
+
+  it("hands out credentials that are still valid, note or not, and expired ones when there is no note", async () => {
+    const valid = json(600_000);
+    expect((await execa("dash", [helper, files("valid", `${NOTE}\n`, valid)])).stdout).toBe(valid);
+    const stale = json(-5000);
+    expect((await execa("dash", [helper, files("stale", undefined, stale)])).stdout).toBe(stale);
+  });
+
+  it("prints the note's first line only, cut at 1000 bytes, as text: nothing in it is run or expanded", async () => {
+    const marker = join(dir, "ran");
+    const hostile = `$(touch ${marker}) \`touch ${marker}\` %s %n \\n $HOME ${"x".repeat(2000)}\nsecond line`;
+    const result = await execa("dash", [helper, files("hostile", hostile)], { reject: false });
+    expect(result.exitCode).toBe(1);
+    const line = hostile.split("\n")[0] ?? "";
+    expect(result.stderr).toBe(`sso-docker: ${line.slice(0, 1000)}`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("falls back to the plain message when the note is empty", async () => {
+    const result = await execa("dash", [helper, files("empty", "")], {
+      reject: false,
+      env: { SSO_DOCKER_WAIT_SECONDS: "0" },
+    });
+    expect(result.stderr).toBe(
+      "sso-docker: no credentials for profile empty in this container yet — is `sso-docker agent` running on the host?",
     );
   });
 });

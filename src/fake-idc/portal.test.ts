@@ -100,6 +100,36 @@ describe("SSO portal", () => {
     await expect(get(accessToken)).rejects.toMatchObject({ name: "UnauthorizedException" });
   });
 
+  it("answers 403 ForbiddenException for a role whose assignment was removed, until it is given back", async () => {
+    await using idc = await startFakeIdc();
+    const client = ssoClient(idc);
+    const { accessToken } = idc.createSession();
+    const get = () =>
+      client.send(
+        new GetRoleCredentialsCommand({ accessToken, accountId: "222222222222", roleName: "ReadOnlyAccess" }),
+      );
+    const roles = async () =>
+      (
+        await client.send(new ListAccountRolesCommand({ accessToken, accountId: "222222222222" }))
+      ).roleList?.map((r) => r.roleName);
+    const before = await get();
+    idc.unassignRole("222222222222", "ReadOnlyAccess");
+    await expect(get()).rejects.toMatchObject({
+      name: "ForbiddenException",
+      message: "No access",
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect(await roles()).toEqual(["PowerUserAccess"]);
+    // What was issued before stays in the fake's books (STS accepts it until it expires).
+    expect(idc.issuedCredentials().map((c) => c.accessKeyId)).toContain(before.roleCredentials?.accessKeyId);
+    idc.assignRole("222222222222", "ReadOnlyAccess");
+    expect((await get()).roleCredentials?.accessKeyId).toMatch(/^ASIA/);
+    expect(await roles()).toEqual(["PowerUserAccess", "ReadOnlyAccess"]);
+    expect(() => {
+      idc.unassignRole("999999999999", "ReadOnlyAccess");
+    }).toThrow("No account 999999999999.");
+  });
+
   it("logout revokes the access token and its refresh token", async () => {
     await using idc = await startFakeIdc();
     const session = idc.createSession();

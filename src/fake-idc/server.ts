@@ -31,7 +31,16 @@ export interface FakeIdc extends AsyncDisposable {
   readonly url: string;
   /** A start URL served by the fake (any start URL is accepted). */
   readonly startUrl: string;
+  /** The accounts and role assignments as they are now (see `unassignRole`). */
   readonly accounts: readonly FakeAccount[];
+  /**
+   * An administrator removes the user's assignment to the role: GetRoleCredentials answers 403
+   * ForbiddenException "No access" and ListAccountRoles no longer lists it. Credentials issued
+   * before stay valid until they expire, as with the real service.
+   */
+  unassignRole(accountId: string, roleName: string): void;
+  /** Gives the assignment (back). */
+  assignRole(accountId: string, roleName: string): void;
   /** AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_STS, all pointing at `url`. */
   endpointEnv(): Record<string, string>;
 
@@ -143,6 +152,14 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
   const url = originFor(host, (server.address() as AddressInfo).port);
   ctx.url = url;
 
+  const setRole = (accountId: string, roleName: string, assigned: boolean) => {
+    if (!ctx.accounts.some((a) => a.accountId === accountId)) throw new Error(`No account ${accountId}.`);
+    ctx.accounts = ctx.accounts.map((a) =>
+      a.accountId !== accountId
+        ? a
+        : { ...a, roles: [...a.roles.filter((r) => r !== roleName), ...(assigned ? [roleName] : [])] },
+    );
+  };
   const decide = (userCode: string, approve: boolean) => {
     const result = identity.decideDevice(userCode, approve);
     if (result === "unknown" || result === "expired") throw new Error(`Device user code is ${result}.`);
@@ -161,7 +178,15 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
   return {
     url,
     startUrl: `${url}/start`,
-    accounts,
+    get accounts() {
+      return ctx.accounts;
+    },
+    unassignRole: (accountId, roleName) => {
+      setRole(accountId, roleName, false);
+    },
+    assignRole: (accountId, roleName) => {
+      setRole(accountId, roleName, true);
+    },
     endpointEnv: () => ({
       AWS_ENDPOINT_URL_SSO_OIDC: url,
       AWS_ENDPOINT_URL_SSO: url,
