@@ -341,8 +341,13 @@ describe("the agent on a ManualClock", () => {
     const handle = await start();
     const failures: number[] = [];
     handle.on("fetchFailed", (e) => failures.push(e.retryInMs));
-    behaviour = (n) =>
-      n === 2 || n === 3 ? Promise.reject(new Error("InternalServerException: try again")) : undefined;
+    // What the SDK throws for a 500: a passing failure, retried quietly (no status note before 2 min).
+    const serverError = () =>
+      Object.assign(new Error("try again"), {
+        name: "InternalServerException",
+        $metadata: { httpStatusCode: 500 },
+      });
+    behaviour = (n) => (n === 2 || n === 3 ? Promise.reject(serverError()) : undefined);
     const due = START + PERIOD_MS;
     await advanceTo(due);
     await until(() => failures.length === 1, "the first failure");
