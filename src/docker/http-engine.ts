@@ -1,8 +1,8 @@
 import type Docker from "dockerode";
 import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
-import { request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
 import type { Env } from "../runtime/env.js";
+import { nodeHttp } from "../runtime/node-http.js";
 import { fileFromArchive } from "./archive-file.js";
 import type {
   ContainerDetails,
@@ -38,6 +38,7 @@ import { parseEventStream, type DockerEvent } from "./event-stream.js";
  * 2-core machine, in the first request of every `sso-docker run`. An empty one skips that.
  */
 const NO_SNI = { servername: "" } as RequestOptions;
+const httpRequest = nodeHttp.request;
 
 /**
  * The engine API over `node:http`, for unix sockets and TCP (plain or TLS): the same interface
