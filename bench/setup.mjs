@@ -6,8 +6,8 @@ import { execa } from "execa";
 import { startFakeIdc } from "../dist/fake-idc/index.js";
 
 export const CLI = fileURLToPath(new URL("../dist/bin/main.js", import.meta.url));
-/** The installed command: the shell front of main.js. */
-export const FRONT = fileURLToPath(new URL("../dist/bin/sso-docker", import.meta.url));
+/** The installed command, package.json's bin: main.js, run through its `#!/usr/bin/env node`. */
+export const BIN = CLI;
 
 /** A fake IAM Identity Center and a HOME signed in to profile `dev`; `close()` removes both. */
 export async function signedInHome(fakeOptions = {}) {

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentEventName, AgentEvents } from "../src/agent/agent-events.js";
+import { agentFiles } from "../src/agent/agent-files.js";
+import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
 import { startAgent } from "../src/agent/agent.js";
 import { grantFor } from "../src/agent/grant.js";
@@ -61,12 +63,20 @@ async function startUser(fx: RunFixture, uid?: number): Promise<User> {
     platform: "linux",
     logger: createLogger({ debug: true, write: (line) => logs.push(line) }),
   });
+  const engine = createDockerEngine({ env: {}, home: fx.home.home });
   const agent = await startAgent(deps, {
-    engine: createDockerEngine({ env: {}, home: fx.home.home }),
+    engine,
     openBrowser: false,
     ...(uid === undefined ? {} : { uid }),
   });
   cleanups.push(() => agent.stop());
+  // This agent is the HOME's, as `sso-docker agent` would be, so `sso-docker run` uses it rather
+  // than starting one. Released before the fixture's dispose, whose `agent stop` would otherwise
+  // signal this test process.
+  const lock = await acquireAgentLock(agentFiles(fx.env, fx.home.home, engine.host), engine.host);
+  if (lock.kind !== "acquired")
+    throw new Error(`an agent already runs for ${fx.home.home} (pid ${lock.pid})`);
+  cleanups.push(() => lock.lock.release());
   const user: User = {
     fx,
     agent,
@@ -328,6 +338,8 @@ describe("two users' agents on one engine", () => {
     const run = await a.fx.run(["--profile", A_ONLY, "-d", a.fx.images.busybox, ...IDLE_COMMAND]);
     expect(run.exitCode, run.stderr).toBe(0);
     const id = run.stdout;
+    // The run has returned; A's agent pushes at the container's start.
+    expect((await verdictOf(a, id)).name).toBe("pushed");
     const name = (await execa("docker", ["inspect", "-f", "{{.Name}}", id])).stdout.replace(/^\//, "");
     const secrets = "/run/sso-docker/secrets";
     expect(await secretFiles(id, secrets)).toContain(`${A_ONLY}.json`);

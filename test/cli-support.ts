@@ -14,10 +14,10 @@ import type { FakeIdc, SeededSession } from "../src/fake-idc/index.js";
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(REPO, "dist", "bin", "main.js");
 /**
- * The installed command: the shell front, which execs docker for a run it has a plan for and
- * Node (main.js) otherwise. Runs with PATH starting at this test's node, so both use it.
+ * The installed command, package.json's bin: main.js run through its `#!/usr/bin/env node` line,
+ * so with PATH starting at NODE_DIR it runs on this test's node.
  */
-export const FRONT = join(REPO, "dist", "bin", "sso-docker");
+export const BIN = CLI;
 export const NODE_DIR = dirname(process.execPath);
 
 export function assertBuilt(): void {

@@ -113,7 +113,13 @@ beforeAll(async () => {
   await execa("sh", ["docker/images/busybox/build.sh", IMAGE]);
   // The helper is the container's first instruction, as with `sso-docker run … aws s3 ls`.
   const helper = `sh ${RUN_LAYOUT.helperPath} ${RUN_LAYOUT.secret.dir}/app.json`;
-  const volume = await prepareRunVolume(engine, IMAGE, renderStaticFiles([{ name: "app" }], RUN_LAYOUT));
+  const image = await engine.inspectImage(IMAGE);
+  const { volume } = await prepareRunVolume(
+    engine,
+    { name: IMAGE, id: image?.id ?? IMAGE },
+    renderStaticFiles([{ name: "app" }], RUN_LAYOUT),
+    { shells: [], volumes: [] },
+  );
   const [root, stopped, runShaped, ...started] = await Promise.all([
     run(["--tmpfs", "/run/sso-docker"]),
     run([], ["true"]),

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./cli-support.js";
 import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
-import { startRunFixture, type RunFixture } from "./run-support.js";
+import { pushedCredentials, startRunFixture, type RunFixture } from "./run-support.js";
 
 // DESIGN.md invariant 6 on a shared engine: `sso-docker logout` removes the credentials it
 // pushed from every container — and only those. Two HOMEs (two people on one engine) each start
-// a container with `sso-docker run -d`; one signs out.
+// a container with `sso-docker run -d`, which their own agents supply; one signs out.
 
 let mine: RunFixture;
 let theirs: RunFixture;
@@ -33,6 +33,8 @@ beforeAll(async () => {
     const result = await fx.run(["--profile", "dev", "-d", fx.images.busybox, ...IDLE_COMMAND]);
     expect(result.exitCode, result.stderr).toBe(0);
     ids[key] = result.stdout;
+    // Each HOME's agent (the run started it) pushes at the container's start.
+    await pushedCredentials(result.stdout, "dev");
   }
 }, IMAGE_BUILD_TIMEOUT_MS);
 

@@ -10,15 +10,20 @@ import {
   arnOf,
   awsCallerArn,
   JS_CALLER_IDENTITY,
+  processesOfHome,
   PY_CALLER_IDENTITY,
+  runArgv,
   startRunFixture,
   type RunFixture,
 } from "./run-support.js";
+import { BIN, NODE_DIR } from "./cli-support.js";
 
-// Acceptance 1 of issue 3: `sso-docker run` gives the real AWS CLI, boto3 and the JS SDK v3 in a
-// Debian container working credentials from the container's first instruction. The fake answers
-// STS GetCallerIdentity with the role's ARN only after verifying the SigV4 signature against
-// credentials it issued, so each ARN below proves a real client signed with pushed credentials.
+// Acceptance 1 of issue 3 and of issue 10: `sso-docker run` gives the real AWS CLI, boto3 and the
+// JS SDK v3 in a Debian container working credentials from the container's first instruction,
+// attached and with -d, through the HOME's agent: run only checks, then becomes `docker run`, and
+// no process of its own stays beside the container. The fake answers STS GetCallerIdentity with
+// the role's ARN only after verifying the SigV4 signature against credentials it issued, so each
+// ARN below proves a real client signed with pushed credentials.
 
 let fx: RunFixture;
 let image: string;
@@ -26,6 +31,8 @@ let image: string;
 beforeAll(async () => {
   fx = await startRunFixture();
   image = fx.images.debianAws;
+  // Started here, so every run below finds it (test/run-agent.test.ts has runs that start it).
+  await fx.startAgent();
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -42,6 +49,8 @@ function stsCalls() {
 }
 
 const awsCli = awsCallerArn;
+/** Two profiles of one sso-session; the first is the container's default. */
+const DEV_AND_OPS = ["--profile", "dev", "--profile", "ops"];
 
 /** Ids of the containers, running or not, named exactly `name`. */
 async function containerIds(name: string): Promise<string> {
@@ -115,10 +124,7 @@ describe("sso-docker run with real AWS clients", () => {
       `AWS_PROFILE=ops node -e "$2" "$1"`,
     ].join(" && ");
     const result = await fx.run([
-      "--profile",
-      "dev",
-      "--profile",
-      "ops",
+      ...DEV_AND_OPS,
       "--rm",
       "-u",
       "dev",
@@ -159,8 +165,9 @@ describe("sso-docker run with real AWS clients", () => {
     expect([zero.exitCode, zero.stderr]).toEqual([0, ""]);
   });
 
-  it("starts the container without loading any package from node_modules, through Node or the front (role credentials cached)", async () => {
-    // What `node` loads from node_modules, ES modules (resolve hook) and CommonJS (require cache).
+  it("starts the container without loading any package from node_modules", async () => {
+    // What `node` loads from node_modules: ES modules (resolve hook) and CommonJS (require cache,
+    // read at exit, or just before process.execve replaces the process with docker).
     const dir = await mkdtemp(join(tmpdir(), "sso-docker-loads-"));
     const log = join(dir, "loaded.txt");
     await writeFile(log, "");
@@ -180,79 +187,122 @@ export async function resolve(specifier, context, next) {
 import { createRequire, register } from "node:module";
 register("./hooks.mjs", import.meta.url);
 const cache = createRequire(import.meta.url).cache;
-process.on("exit", () => {
+const dump = () => {
   for (const file of Object.keys(cache)) if (file.includes("/node_modules/")) appendFileSync(${JSON.stringify(log)}, file + "\\n");
-});
+};
+process.on("exit", dump);
+const execve = process.execve;
+if (execve) process.execve = (...args) => { dump(); appendFileSync(${JSON.stringify(log)}, "(execve)\\n"); return execve.apply(process, args); };
 `,
     );
     const { busybox } = fx.images;
-    expect((await fx.run(["--profile", "dev", "--rm", busybox, "true"])).exitCode).toBe(0);
-    // Through Node (main.js and run-entry.js), then through the shell front (run-pusher.js).
-    for (const env of [{ SSO_DOCKER_NODE_RUN: "1" }, {}]) {
-      const watched = await fx.run(["--profile", "dev", "--rm", busybox, "true"], {
-        env: { ...env, NODE_OPTIONS: `--import ${join(dir, "register.mjs")}` },
-      });
-      expect(watched.stderr).toBe("");
-      expect(watched.exitCode).toBe(0);
-    }
-    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual([]);
+    const watched = await fx.run(["--profile", "dev", "--rm", busybox, "true"], {
+      env: { NODE_OPTIONS: `--import ${join(dir, "register.mjs")}` },
+    });
+    expect(watched.stderr).toBe("");
+    expect(watched.exitCode).toBe(0);
+    const execve = typeof (process as { execve?: unknown }).execve === "function";
+    expect((await readFile(log, "utf8")).split("\n").filter(Boolean)).toEqual(execve ? ["(execve)"] : []);
   });
 
-  it("without a login it refuses before any container exists, and says which command signs in", async () => {
-    await rm(fx.home.cliCacheDir, { recursive: true, force: true });
+  it("without a login, one sign-in happens (device flow: no browser here) before the container exists, for both profiles of the session", async () => {
     const aside = `${fx.home.ssoCacheDir}.aside`;
     await rename(fx.home.ssoCacheDir, aside);
-    const name = `sso-docker-test-no-login-${testRunId}`;
+    const before = fx.idc.count("/device_authorization");
     try {
-      const result = await fx.run(["--profile", "dev", "--name", name, fx.images.busybox, "true"]);
-      expect(result.exitCode).toBe(1);
-      expect(result.stderr).toBe(
-        [
-          "sso-docker: No SSO login found for profile dev (sso-session corp).",
-          "  next: sso-docker login --profile dev",
-        ].join("\n"),
+      const result = await fx.run([
+        ...DEV_AND_OPS,
+        "--rm",
+        image,
+        ...awsCli("--endpoint-url", fx.endpoint, "--profile", "ops"),
+      ]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toBe(arnOf("ops"));
+      const lines = result.stderr.split("\n");
+      expect(lines[0]).toBe(
+        "sso-docker: profile dev needs a sign-in (sso-session corp) before the container starts.",
       );
-      // Without --rm a container that had been created would still be listed.
-      expect(await containerIds(name)).toBe("");
+      // The fake approves at once, so the first token request succeeds and no code is shown.
+      expect(lines.at(-1)).toBe("Signed in");
+      expect(fx.idc.count("/device_authorization") - before).toBe(1);
     } finally {
+      await rm(fx.home.ssoCacheDir, { recursive: true, force: true });
       await rename(aside, fx.home.ssoCacheDir);
     }
   });
 
-  it("a GetRoleCredentials refusal while the container starts stops it, naming the profile and the next step", async () => {
-    // No role credentials cached: they are fetched while docker creates and starts the container.
-    await rm(fx.home.cliCacheDir, { recursive: true, force: true });
-    fx.idc.failNext({ path: "/federation/credentials", status: 403, errorType: "ForbiddenException" });
-    const name = `sso-docker-test-refused-${testRunId}`;
-    const result = await fx.run([
-      "--profile",
-      "dev",
-      "--rm",
-      "--name",
-      name,
-      fx.images.busybox,
-      ...IDLE_COMMAND,
-    ]);
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toBe(
-      [
-        "sso-docker: IAM Identity Center refused GetRoleCredentials for profile dev: the account or role is not assigned to you.",
-        "  next: sso-docker configure --profile dev",
-      ].join("\n"),
-    );
-    // Stopped, so --rm removed it: it did not idle on without credentials.
-    expect(await containerIds(name)).toBe("");
+  it("a sign-in that fails refuses the run before any container exists", async () => {
+    const aside = `${fx.home.ssoCacheDir}.aside`;
+    await rename(fx.home.ssoCacheDir, aside);
+    fx.idc.failNext({ path: "/device_authorization", status: 500, count: 10 });
+    const name = `sso-docker-test-no-login-${testRunId}`;
+    try {
+      const result = await fx.run(["--profile", "dev", "--name", name, fx.images.busybox, "true"]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.split("\n")[0]).toBe(
+        "sso-docker: profile dev needs a sign-in (sso-session corp) before the container starts.",
+      );
+      expect(result.stderr).toMatch(/^sso-docker: .*\n {2}next: /m);
+      // Without --rm a container that had been created would still be listed.
+      expect(await containerIds(name)).toBe("");
+    } finally {
+      await rm(fx.home.ssoCacheDir, { recursive: true, force: true });
+      await rename(aside, fx.home.ssoCacheDir);
+    }
   });
 
-  it("-d prints the container id, and the container already has credentials", async () => {
+  it("-d prints the container id and returns; the agent supplies the container", async () => {
     const result = await fx.run(["--profile", "ops", "-d", image, ...IDLE_COMMAND]);
-    expect(result.exitCode).toBe(0);
+    expect([result.exitCode, result.stderr]).toEqual([0, ""]);
     expect(result.stdout).toMatch(/^[0-9a-f]{64}$/);
-    expect(result.stderr).toMatch(/^sso-docker: credentials in [0-9a-f]{12} expire at /);
-    // `docker exec` with the container's env: AWS_CONFIG_FILE points the CLI at the synced profiles.
+    // `docker exec` with the container's env: AWS_CONFIG_FILE points the CLI at the synced
+    // profiles, and the helper waits for the agent's push.
     const inside = await execa("docker", ["exec", result.stdout, ...awsCli("--endpoint-url", fx.endpoint)], {
       reject: false,
     });
     expect([inside.stdout, inside.stderr]).toEqual([arnOf("ops"), ""]);
+  });
+
+  it("no process of sso-docker's stays beside the container but the agent: run is docker run (or, without process.execve, its parent)", async () => {
+    const agent = await fx.agentPid();
+    expect(agent).toBeDefined();
+    const others = async () => (await processesOfHome(fx.home.home)).filter((p) => p.pid !== agent);
+
+    const detached = await fx.run(["--profile", "dev", "-d", fx.images.busybox, ...IDLE_COMMAND]);
+    expect(detached.exitCode, detached.stderr).toBe(0);
+    expect(await others()).toEqual([]);
+
+    const attached = execa(
+      BIN,
+      runArgv(["--profile", "dev", "--rm", fx.images.busybox, "sh", "-c", `echo ready; ${IDLE_COMMAND[2]}`]),
+      { env: fx.env, extendEnv: false, stdin: "ignore", reject: false, timeout: 60_000 },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        attached.stdout.on("data", (chunk: Buffer) => {
+          if (chunk.toString().includes("ready")) resolve();
+        });
+        attached.once("exit", () => {
+          reject(new Error("sso-docker run ended before the container said ready"));
+        });
+      });
+      const execve = typeof (process as { execve?: unknown }).execve === "function";
+      const left = (await others()).map((p) => ({
+        pid: p.pid === attached.pid ? "run" : p.ppid === attached.pid ? "child of run" : p.pid,
+        exe:
+          p.exe === join(NODE_DIR, "node") || p.exe === process.execPath ? "node" : p.exe.split("/").at(-1),
+      }));
+      expect(left).toEqual(
+        execve
+          ? [{ pid: "run", exe: "docker" }]
+          : [
+              { pid: "run", exe: "node" },
+              { pid: "child of run", exe: "docker" },
+            ],
+      );
+    } finally {
+      attached.kill("SIGTERM");
+      await attached;
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
 
 // Acceptance 3 of issue 3, for `sso-docker run` containers: DESIGN.md security invariants 1, 2,
 // 3 and 5 against a real engine (4 is the host cache suites'; 6, logout, is agent-recovery's).
+// The pushes are the agent's, which the first run starts (with --debug, as that run has it).
 
 const USER_IMAGE = "sso-docker-test/busybox-user-dev:1";
 const COMMITTED_IMAGE = `sso-docker-test/committed:${testRunId}`;
@@ -77,10 +78,10 @@ beforeAll(async () => {
 
   const sampling = new AbortController();
   const sampler = sampleHostArgs(sampling.signal);
-  // The --debug run is the only one with profile ops, so it fetches that role itself and its
-  // debug output has something to say.
+  // The --debug run goes first: it starts the agent, with --debug, and it is the only one with
+  // profile ops, so the agent's log says it fetched that role.
+  debugRun = await start("root", "ops", 0, [busybox, ...READ_THEN_IDLE("ops")], true);
   await Promise.all([
-    start("root", "ops", 0, [busybox, ...READ_THEN_IDLE("ops")], true).then((result) => (debugRun = result)),
     start("dev", "dev", 1000, ["-u", "dev", busybox, ...READ_THEN_IDLE("dev")]),
     start("uid", "dev", 1000, ["-u", "1000:1000", busybox, ...READ_THEN_IDLE("dev")]),
     start("imageUser", "dev", 1000, [USER_IMAGE, ...READ_THEN_IDLE("dev")]),
@@ -177,17 +178,21 @@ describe("sso-docker run keeps secrets where they belong", () => {
     expect(leaks(inspect.stdout, secrets)).toEqual([]);
   });
 
-  it("no secret in host process arguments sampled while sso-docker run pushed, nor in its --debug output", async () => {
+  it("no secret in host process arguments sampled while the runs ran and the agent pushed, nor in their --debug output", async () => {
     const secrets = await allSecrets();
     expect(psSamples.length).toBeGreaterThan(5);
-    // The sampler did overlap the CLI (which pushed before it printed the container id).
-    expect(psSamples.some((s) => s.includes("main.js --debug run"))).toBe(true);
+    // The sampler did overlap the agent (which pushed before each container logged its first
+    // line, which each run waited for) and docker run.
+    expect(psSamples.some((s) => s.includes("main.js --debug agent --detached-child"))).toBe(true);
     expect(psSamples.some((s) => /\brun .*--ipc=host/.test(s))).toBe(true);
     expect(leaks(psSamples.join("\n"), secrets)).toEqual([]);
 
-    expect(debugRun.stderr).toMatch(/debug: GetRoleCredentials ReadOnlyAccess@222222222222/);
+    expect(debugRun.stderr).toMatch(/^debug: docker run \(/m);
     expect(leaks(debugRun.stdout + debugRun.stderr, secrets)).toEqual([]);
     for (const c of Object.values(containers)) expect(leaks(c.stderr, secrets)).toEqual([]);
+    const agentLog = await fx.agentLog();
+    expect(agentLog).toMatch(/debug: GetRoleCredentials ReadOnlyAccess@222222222222/);
+    expect(leaks(agentLog, secrets)).toEqual([]);
   });
 
   it.each([

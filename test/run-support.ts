@@ -1,14 +1,21 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
+import { afterAll, beforeAll } from "vitest";
+import { agentFiles } from "../src/agent/agent-files.js";
+import { runningAgentPid } from "../src/agent/agent-lock.js";
+import { RUN_HELPER_PATH, TMPFS_SECRET_DIR } from "../src/delivery/paths.js";
+import { locateEngine } from "../src/docker/engine-options.js";
 import { startFakeIdc, type FakeIdc, type Lifetimes } from "../src/fake-idc/index.js";
-import { assertBuilt, createHome, FRONT, NODE_DIR, seedToken, type TestHome } from "./cli-support.js";
-import { TEST_LABEL, testRunId } from "./support/docker.js";
-import { ensureTestImages, type TestImages } from "./support/images.js";
+import { assertBuilt, BIN, CLI, createHome, NODE_DIR, seedToken, type TestHome } from "./cli-support.js";
+import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
+import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS, type TestImages } from "./support/images.js";
 
 /**
  * Shared by the test/run-*.test.ts suites: the built `sso-docker run` as a subprocess in a
  * temp HOME signed in to a fake IAM Identity Center that containers reach on the host gateway.
+ * The first run starts the HOME's own agent (one per engine and user, kept under the HOME);
+ * disposing the fixture stops it.
  */
 
 /** Two profiles of one sso-session with different roles in different accounts. */
@@ -33,6 +40,14 @@ export interface RunFixture extends AsyncDisposable {
   run(args: readonly string[], options?: RunOptions): Promise<CliResult>;
   /** Secret values of every role credential the host holds (its ~/.aws/cli/cache). */
   hostSecrets(): Promise<string[]>;
+  /** The pid of this HOME's agent for the engine, while one runs. */
+  agentPid(): Promise<number | undefined>;
+  /** This HOME's agent log (a detached agent writes its own). */
+  agentLog(): Promise<string>;
+  /** `sso-docker agent --detach` in this HOME, so that runs find it running. */
+  startAgent(): Promise<void>;
+  /** `sso-docker agent stop` in this HOME; disposing does it too. */
+  stopAgent(): Promise<void>;
 }
 
 export interface CliResult {
@@ -96,6 +111,16 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     ...idc.endpointEnv(),
   };
   const port = new URL(idc.url).port;
+  const files = agentFiles(env, home.home, locateEngine({ env, home: home.home }).host);
+  const agentCommand = async (args: readonly string[]) => {
+    const result = await execa(process.execPath, [CLI, "agent", ...args], {
+      env,
+      extendEnv: false,
+      reject: false,
+    });
+    if (result.exitCode !== 0) throw new Error(`sso-docker agent ${args.join(" ")} failed: ${result.stderr}`);
+  };
+  const stopAgent = () => agentCommand(["stop"]);
   return {
     idc,
     home,
@@ -103,7 +128,7 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     env,
     endpoint: `http://host.docker.internal:${port}`,
     async run(args, options = {}) {
-      const result = await execa(FRONT, [...(options.debug === true ? ["--debug"] : []), ...runArgv(args)], {
+      const result = await execa(BIN, [...(options.debug === true ? ["--debug"] : []), ...runArgv(args)], {
         env: { ...env, ...options.env },
         extendEnv: false,
         stdin: "ignore",
@@ -125,10 +150,50 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
       }
       return secrets;
     },
+    agentPid: () => runningAgentPid(files),
+    agentLog: () => readFile(files.logFile, "utf8").catch(() => ""),
+    startAgent: () => agentCommand(["--detach", "--no-browser"]),
+    stopAgent,
     async [Symbol.asyncDispose]() {
+      await stopAgent();
       await idc.close();
       await home[Symbol.asyncDispose]();
     },
+  };
+}
+
+/**
+ * The credentials the agent pushed into a `sso-docker run` container for `profile`, read as its
+ * own user through the helper, which waits for the first push (up to 15 s).
+ */
+export async function pushedCredentials(id: string, profile: string): Promise<{ AccessKeyId: string }> {
+  const read = await execa(
+    "docker",
+    ["exec", id, "sh", RUN_HELPER_PATH, `${TMPFS_SECRET_DIR}/${profile}.json`],
+    {
+      reject: false,
+    },
+  );
+  if (read.exitCode !== 0) throw new Error(`no ${profile} credentials in ${id.slice(0, 12)}: ${read.stderr}`);
+  return JSON.parse(read.stdout) as { AccessKeyId: string };
+}
+
+/**
+ * One fixture for a test file: started before its tests (the test images built if missing), its
+ * containers swept and its agent stopped after them. Call the returned function in a test.
+ */
+export function runFixtureForFile(lifetimes: Partial<Lifetimes> = {}): () => RunFixture {
+  let fx: RunFixture | undefined;
+  beforeAll(async () => {
+    fx = await startRunFixture(lifetimes);
+  }, IMAGE_BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    await sweepTestContainers();
+    await fx?.[Symbol.asyncDispose]();
+  });
+  return () => {
+    if (fx === undefined) throw new Error("the file's run fixture has not started");
+    return fx;
   };
 }
 
@@ -157,3 +222,30 @@ client.send(new GetCallerIdentityCommand({})).then(
 export const PY_CALLER_IDENTITY = `
 import sys, boto3
 print(boto3.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn"])`;
+
+export interface HostProcess {
+  pid: number;
+  ppid: number;
+  /** The executable's path (/proc/PID/exe). */
+  exe: string;
+  args: string[];
+}
+
+/** Host processes whose environment has HOME=`home`: what a fixture's commands left running. */
+export async function processesOfHome(home: string): Promise<HostProcess[]> {
+  const found: HostProcess[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = (await readFile(`/proc/${entry}/environ`, "utf8")).split("\0");
+      if (!environ.includes(`HOME=${home}`)) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const args = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0").filter(Boolean);
+      found.push({ pid: Number(entry), ppid, exe: await readlink(`/proc/${entry}/exe`), args });
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
+}

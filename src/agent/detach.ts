@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { ensurePrivateDir } from "../aws-files/cache-files.js";
+import { ensurePrivateDir, withCacheLock } from "../aws-files/cache-files.js";
 import type { Env } from "../runtime/env.js";
+import { SsoDockerError } from "../runtime/errors.js";
 import type { AgentFiles } from "./agent-files.js";
+import { runningAgentPid } from "./agent-lock.js";
 
 /** What a detached agent tells the process that started it, over the IPC channel, once. */
 export type DetachMessage =
@@ -12,17 +14,55 @@ export type DetachMessage =
 
 export type DetachOutcome = DetachMessage | { kind: "exited"; code: number | null };
 
-/**
- * Starts `node <cli> <args>` in its own session with stdout/stderr appended to the agent's
- * log file, waits until it says it is ready (or why not), then lets it go.
- */
-export async function spawnDetachedAgent(options: {
+export interface DetachOptions {
   cliPath: string;
   args: readonly string[];
   files: AgentFiles;
   env: Env;
   timeoutMs?: number;
-}): Promise<DetachOutcome> {
+}
+
+/** The agent for these files, running in the background: started by this call, or found. */
+export interface BackgroundAgent {
+  started: boolean;
+  pid: number;
+}
+
+/**
+ * Makes sure the agent for these files runs, starting it detached (`args` are its command
+ * line) unless it does, and throws what kept it from starting. Callers that find none wait in
+ * turn, so several `sso-docker run`s at once start one agent, not one each that then quits.
+ */
+export async function ensureBackgroundAgent(options: DetachOptions): Promise<BackgroundAgent> {
+  const { files } = options;
+  const found = await runningAgentPid(files);
+  if (found !== undefined) return { started: false, pid: found };
+  return withCacheLock(`${files.pidFile}.start`, async () => {
+    const running = await runningAgentPid(files);
+    if (running !== undefined) return { started: false, pid: running };
+    const outcome = await spawnDetachedAgent(options);
+    switch (outcome.kind) {
+      case "ready":
+        return { started: true, pid: outcome.pid };
+      case "running":
+        return { started: false, pid: outcome.pid };
+      case "failed":
+        throw new SsoDockerError(`The sso-docker agent did not start: ${outcome.message}`, {
+          hint: outcome.hint ?? `Read ${files.logFile}`,
+        });
+      case "exited":
+        throw new SsoDockerError(`The sso-docker agent exited at start (code ${String(outcome.code)}).`, {
+          hint: `Read ${files.logFile}`,
+        });
+    }
+  });
+}
+
+/**
+ * Starts `node <cli> <args>` in its own session with stdout/stderr appended to the agent's
+ * log file, waits until it says it is ready (or why not), then lets it go.
+ */
+export async function spawnDetachedAgent(options: DetachOptions): Promise<DetachOutcome> {
   await ensurePrivateDir(options.files.dir);
   const log = openSync(options.files.logFile, "a", 0o600);
   try {

@@ -1,6 +1,5 @@
 import { rm, stat, writeFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import lockfile from "proper-lockfile";
 import { CancelledError, LoginError } from "../runtime/errors.js";
 import type { SessionRef } from "./session-ref.js";
 import { describeSession, loginHint } from "./session-ref.js";
@@ -44,6 +43,8 @@ export async function takeLoginLock(
   const lockPath = `${loginFile}.lock`;
   const agentMark = `${loginFile}.agent`;
   const deadline = Date.now() + (options.waitMs ?? 600_000);
+  // Loaded here, not with the module: `sso-docker run` bundles this file and signs in rarely.
+  const lockfile = (await import("proper-lockfile")).default;
   let waited = false;
   for (;;) {
     let release: (() => Promise<void>) | undefined;

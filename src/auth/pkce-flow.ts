@@ -1,9 +1,9 @@
-import { createServer } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import type { AddressInfo } from "node:net";
 import type { SSOOIDCClient } from "@aws-sdk/client-sso-oidc";
 import type { Clock } from "../runtime/clock.js";
 import { CancelledError, LoginError } from "../runtime/errors.js";
+import { nodeHttp } from "../runtime/node-http.js";
 import { buildAuthorizeUrl, codeChallengeFor, createCodeVerifier, newState } from "./pkce.js";
 import type { ClientRegistration, TokenGrant } from "./token-grant.js";
 import { EXPIRED_AUTHORIZATION_MESSAGE, toTokenGrant } from "./token-grant.js";
@@ -46,7 +46,7 @@ export async function runPkceFlow(input: PkceFlowInput): Promise<TokenGrant> {
 
   let settle: (result: Callback) => void = () => undefined;
   const callback = new Promise<Callback>((resolve) => (settle = resolve));
-  const server = createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname !== CALLBACK_PATH || url.searchParams.get("state") !== state) {
       // Wrong path or a stale/forged state: ignore, keep waiting for the real one.

@@ -106,6 +106,7 @@ export interface VolumeInfo {
   Driver: string;
   Labels?: Record<string, string> | null;
   Options?: Record<string, string> | null;
+  CreatedAt?: string;
 }
 
 export function toVolumeDetails(info: VolumeInfo): VolumeDetails {
@@ -114,6 +115,7 @@ export function toVolumeDetails(info: VolumeInfo): VolumeDetails {
     driver: info.Driver,
     labels: info.Labels ?? {},
     options: info.Options ?? {},
+    createdAt: info.CreatedAt ?? "",
   };
 }
 

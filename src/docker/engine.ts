@@ -131,6 +131,8 @@ export interface VolumeDetails {
   labels: Record<string, string>;
   /** Driver options it was created with (`type`, `device`, … for the local driver). */
   options: Record<string, string>;
+  /** When the engine made it: a volume removed and made again under its name is another one. */
+  createdAt: string;
 }
 
 export interface ContainerSpec {

@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
-import { request as httpRequest } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Env } from "../runtime/env.js";
+import { nodeHttp } from "../runtime/node-http.js";
 import { fileFromArchive } from "./archive-file.js";
 import type {
   ContainerDetails,
@@ -39,6 +39,7 @@ import { SshConnectionPool } from "./ssh-dialer.js";
  * 2-core machine, in the first request of every `sso-docker run`. An empty one skips that.
  */
 const NO_SNI = { servername: "" } as RequestOptions;
+const httpRequest = nodeHttp.request;
 
 /**
  * The engine API over `node:http`, the one client for every engine address: a unix socket, TCP

@@ -4,12 +4,14 @@ import type { DockerEngine } from "../docker/engine.js";
 import { RUN_ETC_DIR } from "../delivery/paths.js";
 import type { StaticFiles } from "../delivery/static-files.js";
 import { DockerError } from "../runtime/errors.js";
+import type { RunChecks } from "./run-checks.js";
+import { volumeCheckKey } from "./run-checks.js";
 
 /**
  * The config and helper of `sso-docker run` containers live on a named volume per content (the
  * stamp hashes both files), mounted read-only at /run/sso-docker/etc. So the container keeps
- * its image's entrypoint and command, and `docker run` needs nothing from the image to be
- * assembled: the shell front (sso-docker.sh) can exec it without Node in front.
+ * its image's entrypoint and command, and the config is there at its first instruction, before
+ * the agent's first push.
  */
 export const VOLUME_LABEL = "sso-docker.profiles-volume";
 
@@ -45,20 +47,31 @@ export function volumeMount(name: string): string {
 /** Where the probe container mounts the volume to write it. */
 const FILL_AT = "/sso-docker-volume";
 
+/** What a run found out, for the next run to trust (run-checks.ts). */
+export interface VolumeCheck {
+  volume: string;
+  /** Set when a probe just showed it: the image ID has /bin/sh. */
+  shell?: string;
+  /** Set when a probe just filled the volume or found it filled (volumeCheckKey). */
+  filled?: string;
+}
+
 /**
- * Before a container of `image` is created with these files: checks the image has /bin/sh
- * (the helper and the push need one) and that the engine holds the volume, creating and
- * filling it if not, with one container that is created and removed but never started.
- * Returns the volume's name.
+ * Before a container of `image` (its ID, so the check holds for what it names now) is created
+ * with these files: checks the image has /bin/sh (the helper and the push need one) and that
+ * the engine holds the volume with the files, creating and filling it if not, with one container
+ * that is created and removed but never started. What earlier runs checked (`known`) needs no
+ * such container: the usual run makes two requests, for the volume and nothing else.
  */
 export async function prepareRunVolume(
   engine: DockerEngine,
-  image: string,
+  image: { name: string; id: string },
   files: StaticFiles,
-): Promise<string> {
+  known: RunChecks,
+): Promise<VolumeCheck> {
   const name = volumeName(files);
   const hash = stampHash(files);
-  const found = await engine.inspectVolume(name);
+  let found = await engine.inspectVolume(name);
   if (found !== undefined && found.labels[VOLUME_LABEL] !== hash) {
     // Not ours as made: the engine created it empty (with MISSING_VOLUME_TYPE) for a run that
     // found it gone, e.g. after `docker volume prune`.
@@ -71,17 +84,22 @@ export async function prepareRunVolume(
         },
       );
     });
+    found = undefined;
   }
-  if (found === undefined || found.labels[VOLUME_LABEL] !== hash) {
+  if (found === undefined) {
     await engine.createVolume(name, { [VOLUME_LABEL]: hash });
+    found = await engine.inspectVolume(name);
   }
+  const filled = found === undefined ? undefined : volumeCheckKey(engine.host, found);
+  const shellKnown = known.shells.includes(image.id);
+  if (shellKnown && filled !== undefined && known.volumes.includes(filled)) return { volume: name };
   const probe = await engine.createContainer({
-    image,
+    image: image.id,
     labels: { [VOLUME_LABEL]: "probe" },
     volumes: { [FILL_AT]: name },
   });
   try {
-    if (!(await engine.pathExists(probe, "/bin/sh"))) throw noShellError(image);
+    if (!shellKnown && !(await engine.pathExists(probe, "/bin/sh"))) throw noShellError(image.name);
     // The config goes last: once it is there, so is the helper.
     if (!(await engine.pathExists(probe, `${FILL_AT}/config`))) {
       await engine.putArchive(probe, FILL_AT, await tarOf(files));
@@ -89,7 +107,7 @@ export async function prepareRunVolume(
   } finally {
     await engine.removeContainer(probe);
   }
-  return name;
+  return { volume: name, shell: image.id, ...(filled === undefined ? {} : { filled }) };
 }
 
 export function noShellError(image: string): DockerError {

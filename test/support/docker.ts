@@ -233,7 +233,11 @@ export async function firstLogLine(container: string, timeoutMs = 30_000): Promi
     timeout: timeoutMs,
   });
   try {
-    for await (const line of follow) return line;
+    for await (const line of follow) {
+      // Leaving the loop waits for the subprocess to end: without the kill, until `timeoutMs`.
+      follow.kill();
+      return line;
+    }
   } finally {
     follow.kill();
   }

@@ -3,7 +3,7 @@ import type { AgentFiles } from "../../agent/agent-files.js";
 import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
 import { createLogFileWriter } from "../../agent/agent-log.js";
 import { startAgent } from "../../agent/agent.js";
-import { reportToParent, spawnDetachedAgent } from "../../agent/detach.js";
+import { ensureBackgroundAgent, reportToParent } from "../../agent/detach.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import type { DockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
@@ -124,11 +124,6 @@ async function detach(
   files: AgentFiles,
   deps: Deps,
 ): Promise<void> {
-  const running = await runningAgentPid(files);
-  if (running !== undefined) {
-    process.stdout.write(`${alreadyRunning(engineHost, running)}\n`);
-    return;
-  }
   const args = [
     ...(globals.debug ? ["--debug"] : []),
     "agent",
@@ -137,25 +132,12 @@ async function detach(
     ...(flags.useDeviceCode === true ? ["--use-device-code"] : []),
     "--detached-child",
   ];
-  const outcome = await spawnDetachedAgent({ cliPath: CLI_PATH, args, files, env: deps.env });
-  switch (outcome.kind) {
-    case "ready":
-      process.stdout.write(
-        `Started the sso-docker agent for ${engineHost} (pid ${outcome.pid}); log: ${files.logFile}\n`,
-      );
-      return;
-    case "running":
-      process.stdout.write(`${alreadyRunning(engineHost, outcome.pid)}\n`);
-      return;
-    case "failed":
-      throw new SsoDockerError(`The sso-docker agent did not start: ${outcome.message}`, {
-        hint: outcome.hint ?? `Read ${files.logFile}`,
-      });
-    case "exited":
-      throw new SsoDockerError(`The sso-docker agent exited at start (code ${String(outcome.code)}).`, {
-        hint: `Read ${files.logFile}`,
-      });
-  }
+  const agent = await ensureBackgroundAgent({ cliPath: CLI_PATH, args, files, env: deps.env });
+  process.stdout.write(
+    agent.started
+      ? `Started the sso-docker agent for ${engineHost} (pid ${agent.pid}); log: ${files.logFile}\n`
+      : `${alreadyRunning(engineHost, agent.pid)}\n`,
+  );
 }
 
 export async function runAgentStop(flags: { context?: string }, globals: GlobalOptions): Promise<void> {

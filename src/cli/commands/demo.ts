@@ -126,6 +126,13 @@ export async function runDemo(flags: { keep?: boolean }, globals: GlobalOptions)
     const { readFile } = await import("node:fs/promises");
     say(await readFile(env.AWS_CONFIG_FILE, "utf8"));
   } finally {
+    // `sso-docker run` started an agent in the demo's HOME; it has nothing to do once the demo ends.
+    await execa(process.execPath, [CLI, "agent", "stop"], {
+      env,
+      extendEnv: true,
+      stdio: "ignore",
+      reject: false,
+    });
     if (flags.keep) say(`Kept ${home}`);
     else await rm(home, { recursive: true, force: true });
   }

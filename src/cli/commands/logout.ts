@@ -5,14 +5,11 @@ import { createDockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import { SsoDockerError } from "../../runtime/errors.js";
-import { forgetPlans } from "../../run/run-plan.js";
 import type { GlobalOptions } from "../global-options.js";
 
 export async function runLogout(globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
   const result = await logout(deps);
-  // The shell front would notice the emptied caches; the plans go anyway, with the sessions.
-  await forgetPlans(deps.env, deps.paths.home);
   process.stderr.write(
     result.tokens === 0
       ? "No cached SSO sessions to sign out of.\n"
