@@ -89,7 +89,6 @@ export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promi
     } finally {
       await lock.release();
     }
-    await exitNow();
   } catch (err) {
     if (child && err instanceof Error) {
       reportToParent({
@@ -100,21 +99,6 @@ export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promi
     }
     throw err;
   }
-}
-
-/**
- * Ends the process once the agent has stopped and written its state: docker-modem's ssh client
- * (ssh:// engines) can keep a connection open for a request the stop cancelled, and the process
- * then never exits (test/remote-engine on Node 24: "agent stopped", then no exit for 5 s, in 3 of
- * 5 runs). stderr is flushed first, as on macOS a pipe is written asynchronously.
- */
-async function exitNow(): Promise<never> {
-  await new Promise<void>((resolve) =>
-    process.stderr.write("", () => {
-      resolve();
-    }),
-  );
-  process.exit(process.exitCode ?? 0);
 }
 
 async function detach(
