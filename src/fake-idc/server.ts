@@ -13,11 +13,13 @@ import { IdentityState } from "./state.js";
 import { stsRoutes } from "./sts-routes.js";
 import {
   DEFAULT_ACCOUNTS,
+  DEFAULT_IAM_ROLES,
   DEFAULT_LIFETIMES,
   type AuthorizeOutcome,
   type DeviceAuthorizationEvent,
   type FailureSpec,
   type FakeAccount,
+  type FakeIamRole,
   type FakeIdcOptions,
   type IssuedCredential,
   type Lifetimes,
@@ -32,6 +34,8 @@ export interface FakeIdc extends AsyncDisposable {
   /** A start URL served by the fake (any start URL is accepted). */
   readonly startUrl: string;
   readonly accounts: readonly FakeAccount[];
+  /** Roles STS AssumeRole can enter. */
+  readonly iamRoles: readonly FakeIamRole[];
   /** AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_STS, all pointing at `url`. */
   endpointEnv(): Record<string, string>;
 
@@ -51,7 +55,7 @@ export interface FakeIdc extends AsyncDisposable {
   expireAccessTokens(): void;
   /** Every session ends (access and refresh tokens); only a new login helps. */
   revokeAllSessions(): void;
-  /** Every issued role credential is expired from now on. */
+  /** Every issued role credential (GetRoleCredentials and AssumeRole) is expired from now on. */
   expireRoleCredentials(): void;
   /** A logged-in session without the browser dance, for seeding token caches. */
   createSession(options?: { scopes?: string[] }): SeededSession;
@@ -90,11 +94,13 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
   const log = new RequestLog(options.onRequest);
   const failures = new FailureQueue();
   const accounts = options.accounts ?? DEFAULT_ACCOUNTS;
+  const iamRoles = options.iamRoles ?? DEFAULT_IAM_ROLES;
   const ctx: RouteContext = {
     url: "",
     identity,
     credentials,
     accounts,
+    iamRoles,
     settings: {
       autoApprove: options.autoApprove ?? false,
       authorizeOutcome: options.authorizeOutcome ?? "approve",
@@ -128,6 +134,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     };
     if (reply.errorType !== undefined) entry.errorType = reply.errorType;
     if (reply.operation !== undefined) entry.operation = reply.operation;
+    if (reply.roleArn !== undefined) entry.roleArn = reply.roleArn;
     log.add(entry);
   }
 
@@ -162,6 +169,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     url,
     startUrl: `${url}/start`,
     accounts,
+    iamRoles,
     endpointEnv: () => ({
       AWS_ENDPOINT_URL_SSO_OIDC: url,
       AWS_ENDPOINT_URL_SSO: url,
