@@ -85,6 +85,7 @@ describe("STS AssumeRole", () => {
       sessionName: "alice",
     });
     expect(idc.count("/", { operation: "AssumeRole", status: 200, roleArn: DEPLOYER })).toBe(1);
+    expect(idc.requests.find((e) => e.operation === "AssumeRole")?.signingRegion).toBe("eu-west-1");
   });
 
   it("defaults to one hour, and the ARN of a role with a path names the role only", async () => {

@@ -23,6 +23,8 @@ export interface Reply {
   operation?: string;
   /** AssumeRole's RoleArn (not a secret), so tests can count calls per role. */
   roleArn?: string;
+  /** The region of a SigV4 request's credential scope. */
+  signingRegion?: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;

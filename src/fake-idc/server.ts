@@ -135,6 +135,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     if (reply.errorType !== undefined) entry.errorType = reply.errorType;
     if (reply.operation !== undefined) entry.operation = reply.operation;
     if (reply.roleArn !== undefined) entry.roleArn = reply.roleArn;
+    if (reply.signingRegion !== undefined) entry.signingRegion = reply.signingRegion;
     log.add(entry);
   }
 

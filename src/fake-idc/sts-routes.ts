@@ -94,7 +94,13 @@ const sts: Handler = (req, ctx) => {
     return run(creds, params, ctx, asJson);
   })();
   const roleArn = action === "AssumeRole" ? params.get("RoleArn") : undefined;
-  return { operation: action, ...(roleArn === undefined ? {} : { roleArn }), ...reply };
+  const signingRegion = parseAuthorization(header(req, "authorization") ?? "")?.region;
+  return {
+    operation: action,
+    ...(roleArn === undefined ? {} : { roleArn }),
+    ...(signingRegion === undefined ? {} : { signingRegion }),
+    ...reply,
+  };
 };
 
 export const stsRoutes: RouteTable = {

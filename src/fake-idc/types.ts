@@ -127,6 +127,8 @@ export interface RequestLogEntry {
   operation?: string;
   /** The RoleArn an STS AssumeRole asked for, answered or refused. */
   roleArn?: string;
+  /** The region an STS request was signed for (its SigV4 credential scope). */
+  signingRegion?: string;
   /** Milliseconds since the epoch, from the injected clock. */
   at: number;
 }
