@@ -2,9 +2,14 @@ import { getAccessToken } from "../auth/access-token.js";
 import { createPortalClient, portalOrigin } from "../auth/sso-clients.js";
 import { toServiceError } from "../auth/service-errors.js";
 import type { Deps } from "../runtime/deps.js";
-import { readCliCachedCredentials, writeCliCachedCredentials } from "./cli-credential-cache.js";
+import {
+  readCliCachedCredentials,
+  removeCliCachedCredentials,
+  writeCliCachedCredentials,
+} from "./cli-credential-cache.js";
 import { getRoleCredentials } from "./portal.js";
 import type { ResolvedProfile } from "./resolve-profile.js";
+import { RoleChainSource } from "./role-chain-source.js";
 import type { RoleCredentials } from "./role-credentials.js";
 import { identityKey } from "./role-credentials.js";
 import { SingleFlightCache } from "./single-flight-cache.js";
@@ -23,12 +28,14 @@ const CLI_WINDOW_MS = 15 * 60_000;
 
 /**
  * Role credentials per (session, account, role): memory first, then the AWS CLI's cache,
- * then one GetRoleCredentials shared by every concurrent caller.
+ * then one GetRoleCredentials shared by every concurrent caller. A profile that assumes a
+ * role gets the chain's last credentials, the SSO role's being its first source.
  */
 export class CredentialSource {
   private readonly cache: SingleFlightCache<RoleCredentials>;
   private readonly minValidity: (credentials: RoleCredentials) => number;
   private readonly useCliCache: boolean;
+  private readonly chains: RoleChainSource;
 
   constructor(
     private readonly deps: Deps,
@@ -37,14 +44,22 @@ export class CredentialSource {
     this.minValidity = options.minValidityMs ?? (() => CLI_WINDOW_MS);
     this.useCliCache = options.useCliCache ?? true;
     this.cache = new SingleFlightCache((c) => this.isFresh(c));
+    this.chains = new RoleChainSource(deps, {
+      isFresh: (c) => this.isFresh(c),
+      useCliCache: this.useCliCache,
+      // The AWS CLI keeps a chain's SSO role credentials in memory only; so do we, so both leave the same files.
+      root: (resolved) => this.ssoRole(resolved, { persist: false }),
+      discardRoot: (resolved) => this.discardSsoRole(resolved),
+    });
   }
 
   async get(resolved: ResolvedProfile): Promise<RoleCredentials> {
-    return this.cache.get(identityKey(resolved.identity), () => this.fetch(resolved));
+    return resolved.chain ? this.chains.get(resolved, resolved.chain) : this.ssoRole(resolved);
   }
 
-  /** Fresh credentials for this role that memory or the AWS CLI's cache already holds: no call. */
+  /** Fresh credentials for this profile that memory or the AWS CLI's cache already holds: no call. */
   async cached(resolved: ResolvedProfile): Promise<RoleCredentials | undefined> {
+    if (resolved.chain) return this.chains.cached(resolved, resolved.chain);
     const key = identityKey(resolved.identity);
     const inMemory = this.cache.peek(key);
     if (inMemory !== undefined && this.isFresh(inMemory)) return inMemory;
@@ -53,9 +68,19 @@ export class CredentialSource {
     return found;
   }
 
-  /** Forget what is cached for this role, e.g. after logout. */
+  /** Forget what is cached for this profile, e.g. after logout. */
   forget(resolved: ResolvedProfile): void {
     this.cache.delete(identityKey(resolved.identity));
+    if (resolved.chain) this.chains.forget(resolved, resolved.chain);
+  }
+
+  private ssoRole(resolved: ResolvedProfile, options = { persist: true }): Promise<RoleCredentials> {
+    return this.cache.get(identityKey(resolved.identity), () => this.fetch(resolved, options.persist));
+  }
+
+  private async discardSsoRole(resolved: ResolvedProfile): Promise<void> {
+    this.cache.delete(identityKey(resolved.identity));
+    if (this.useCliCache) await removeCliCachedCredentials(this.deps.paths.cliCacheDir, resolved.identity);
   }
 
   private isFresh(credentials: RoleCredentials): boolean {
@@ -68,7 +93,7 @@ export class CredentialSource {
     return found && this.isFresh(found) ? found : undefined;
   }
 
-  private async fetch(resolved: ResolvedProfile): Promise<RoleCredentials> {
+  private async fetch(resolved: ResolvedProfile, persist: boolean): Promise<RoleCredentials> {
     const { deps } = this;
     const now = deps.clock.now();
     const cached = await this.fromCliCache(resolved);
@@ -88,7 +113,8 @@ export class CredentialSource {
       deps.logger.debug(
         `GetRoleCredentials ${identity.roleName}@${identity.accountId} for profile ${session.profileName}`,
       );
-      if (this.useCliCache) await writeCliCachedCredentials(deps.paths.cliCacheDir, identity, credentials);
+      if (this.useCliCache && persist)
+        await writeCliCachedCredentials(deps.paths.cliCacheDir, identity, credentials);
       return credentials;
     } catch (err) {
       throw toServiceError(err, {
