@@ -15,6 +15,7 @@ export interface SsoEndpoints {
 const SERVICES = {
   oidc: { env: "AWS_ENDPOINT_URL_SSO_OIDC", config: "sso_oidc" },
   portal: { env: "AWS_ENDPOINT_URL_SSO", config: "sso" },
+  sts: { env: "AWS_ENDPOINT_URL_STS", config: "sts" },
 } as const;
 
 /** "true"/"false" in any case, as botocore's ensure_boolean; anything else is "not set". */
@@ -23,24 +24,28 @@ function parseFlag(value: string | undefined): boolean | undefined {
   return lower === "true" ? true : lower === "false" ? false : undefined;
 }
 
-/**
- * Configured endpoints for SSO OIDC and the SSO portal, with the precedence of the AWS SDKs
- * and the AWS CLI ≥ 2.13: service env var, AWS_ENDPOINT_URL, the profile's `[services X]`
- * sub-section, the profile's `endpoint_url`; all off when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
- * (or the profile's `ignore_configured_endpoint_urls`) is true.
- */
-export function resolveSsoEndpoints(options: {
+interface EndpointOptions {
   env: Env;
   config: AwsConfig;
   profileName: string;
   configFile?: string;
-}): SsoEndpoints {
+}
+
+type Service = (typeof SERVICES)[keyof typeof SERVICES];
+
+/**
+ * The configured endpoint of one service, with the precedence of the AWS SDKs and the AWS CLI
+ * ≥ 2.13: service env var, AWS_ENDPOINT_URL, the profile's `[services X]` sub-section, the
+ * profile's `endpoint_url`; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or the profile's
+ * `ignore_configured_endpoint_urls`) is true.
+ */
+function configuredEndpoint(options: EndpointOptions, service: Service): string | undefined {
   const { env, config, profileName } = options;
   const profile = lookupSection(config.profiles, profileName) ?? {};
   const ignore =
     parseFlag(env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]) ??
     parseFlag(profile["ignore_configured_endpoint_urls"]);
-  if (ignore === true) return {};
+  if (ignore === true) return undefined;
 
   const servicesSection = (): IniSection | undefined => {
     const name = profile["services"];
@@ -58,13 +63,23 @@ export function resolveSsoEndpoints(options: {
     }
     return section;
   };
-  const endpointFor = (service: (typeof SERVICES)[keyof typeof SERVICES]): string | undefined =>
+  return (
     env[service.env] ||
     env["AWS_ENDPOINT_URL"] ||
     servicesSection()?.[`${service.config}.endpoint_url`] ||
     profile["endpoint_url"] ||
-    undefined;
-  const oidc = endpointFor(SERVICES.oidc);
-  const portal = endpointFor(SERVICES.portal);
+    undefined
+  );
+}
+
+/** Configured endpoints for SSO OIDC and the SSO portal (see configuredEndpoint). */
+export function resolveSsoEndpoints(options: EndpointOptions): SsoEndpoints {
+  const oidc = configuredEndpoint(options, SERVICES.oidc);
+  const portal = configuredEndpoint(options, SERVICES.portal);
   return { ...(oidc === undefined ? {} : { oidc }), ...(portal === undefined ? {} : { portal }) };
+}
+
+/** The configured STS endpoint (AWS_ENDPOINT_URL_STS, `sts =` in `[services X]`, …), if any. */
+export function resolveStsEndpoint(options: EndpointOptions): string | undefined {
+  return configuredEndpoint(options, SERVICES.sts);
 }

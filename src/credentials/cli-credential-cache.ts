@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
@@ -76,4 +76,9 @@ export async function writeCliCachedCredentials(
   // Same bytes as botocore's JSONFileCache (json.dumps with default separators).
   const body = `{"ProviderType": "sso", "Credentials": {"AccessKeyId": ${JSON.stringify(credentials.accessKeyId)}, "SecretAccessKey": ${JSON.stringify(credentials.secretAccessKey)}, "SessionToken": ${JSON.stringify(credentials.sessionToken)}, "Expiration": "${isoSeconds(credentials.expiration)}"}}`;
   await writeFileAtomically(join(cliCacheDir, `${cliCacheKey(identity)}.json`), body, 0o600);
+}
+
+/** Removes an entry IAM Identity Center's credentials were refused with (expired or unknown at STS). */
+export async function removeCliCachedCredentials(cliCacheDir: string, identity: RoleIdentity): Promise<void> {
+  await rm(join(cliCacheDir, `${cliCacheKey(identity)}.json`), { force: true });
 }

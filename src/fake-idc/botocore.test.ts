@@ -102,6 +102,80 @@ describe("non-JS clients", () => {
     expect(failure?.stderr).toMatch(/SignatureDoesNotMatch/);
   });
 
+  it.skipIf(!existsSync(AWS_CLI))(
+    "the AWS CLI v2 assumes roles, in a chain, and reads STS's refusals",
+    async () => {
+      await using idc = await startFakeIdc({
+        iamRoles: [
+          { accountId: "444444444444", roleName: "deployer" },
+          { accountId: "555555555555", roleName: "audit", externalId: "partner-7f3a" },
+        ],
+      });
+      const assume = (creds: Creds, ...args: string[]) =>
+        run(
+          AWS_CLI,
+          [
+            "sts",
+            "assume-role",
+            "--endpoint-url",
+            idc.url,
+            "--output",
+            "json",
+            "--role-session-name",
+            "cli",
+            ...args,
+          ],
+          { env: cleanEnv(credsEnv(creds)) },
+        ).then(
+          ({ stdout }) => {
+            const { Credentials: c, AssumedRoleUser: user } = JSON.parse(stdout) as {
+              Credentials: {
+                AccessKeyId: string;
+                SecretAccessKey: string;
+                SessionToken: string;
+                Expiration: string;
+              };
+              AssumedRoleUser: { Arn: string };
+            };
+            const next = {
+              accessKeyId: c.AccessKeyId,
+              secretAccessKey: c.SecretAccessKey,
+              sessionToken: c.SessionToken,
+            };
+            return { arn: user.Arn, expiration: c.Expiration, creds: next };
+          },
+          (error: unknown) => {
+            throw new Error((error as { stderr: string }).stderr.trim());
+          },
+        );
+      const first = await assume(await issue(idc), "--role-arn", "arn:aws:iam::444444444444:role/deployer");
+      expect(first.arn).toBe("arn:aws:sts::444444444444:assumed-role/deployer/cli");
+      expect(Date.parse(first.expiration)).toBe(idc.issuedCredentials().at(-1)?.expiration);
+      const audit = "arn:aws:iam::555555555555:role/audit";
+      const second = await assume(first.creds, "--role-arn", audit, "--external-id", "partner-7f3a");
+      expect(second.arn).toBe("arn:aws:sts::555555555555:assumed-role/audit/cli");
+
+      await expect(assume(first.creds, "--role-arn", audit)).rejects.toThrow(
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: User: " +
+          `arn:aws:sts::444444444444:assumed-role/deployer/cli is not authorized to perform: sts:AssumeRole on resource: ${audit}`,
+      );
+      await expect(
+        assume(
+          first.creds,
+          "--role-arn",
+          audit,
+          "--external-id",
+          "partner-7f3a",
+          "--duration-seconds",
+          "7200",
+        ),
+      ).rejects.toThrow(
+        "An error occurred (ValidationError) when calling the AssumeRole operation: " +
+          "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+      );
+    },
+  );
+
   it.skipIf(!hasBoto3)("boto3 runs the device flow, refresh, portal and STS", async () => {
     const ref: { idc?: FakeIdc } = {};
     let approved = false;

@@ -1,7 +1,7 @@
 import type { FakeRequest, Reply } from "./http.js";
 import type { RoleCredentialStore } from "./role-credentials.js";
 import type { IdentityState } from "./state.js";
-import type { AuthorizeOutcome, FakeAccount } from "./types.js";
+import type { AuthorizeOutcome, FakeAccount, FakeIamRole } from "./types.js";
 
 /** What every route may read and change; the test controls change the same objects. */
 export interface RouteContext {
@@ -9,6 +9,8 @@ export interface RouteContext {
   identity: IdentityState;
   credentials: RoleCredentialStore;
   accounts: readonly FakeAccount[];
+  /** Roles STS AssumeRole can enter. */
+  iamRoles: readonly FakeIamRole[];
   settings: {
     autoApprove: boolean;
     authorizeOutcome: AuthorizeOutcome;

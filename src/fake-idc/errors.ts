@@ -73,6 +73,8 @@ export function portalError(name: PortalErrorName, message?: string): Reply {
 }
 
 export type StsErrorCode =
+  | "AccessDenied"
+  | "ValidationError"
   | "MissingAuthenticationToken"
   | "IncompleteSignature"
   | "InvalidClientTokenId"
@@ -82,6 +84,8 @@ export type StsErrorCode =
   | "MissingAction";
 
 const STS_STATUS: Record<StsErrorCode, number> = {
+  AccessDenied: 403,
+  ValidationError: 400,
   MissingAuthenticationToken: 403,
   IncompleteSignature: 400,
   InvalidClientTokenId: 403,

@@ -21,6 +21,10 @@ export interface Reply {
   body?: string;
   errorType?: string;
   operation?: string;
+  /** AssumeRole's RoleArn (not a secret), so tests can count calls per role. */
+  roleArn?: string;
+  /** The region of a SigV4 request's credential scope. */
+  signingRegion?: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;

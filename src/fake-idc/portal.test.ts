@@ -76,6 +76,8 @@ describe("SSO portal", () => {
         accountId: "222222222222",
         roleName: "ReadOnlyAccess",
         expiration: clock.now() + 900_000,
+        issuedBy: "GetRoleCredentials",
+        sessionName: "developer",
       },
     ]);
   });

@@ -37,7 +37,8 @@ export class RequestLog {
         (where.method === undefined || e.method === where.method) &&
         (where.status === undefined || e.status === where.status) &&
         (where.errorType === undefined || e.errorType === where.errorType) &&
-        (where.operation === undefined || e.operation === where.operation),
+        (where.operation === undefined || e.operation === where.operation) &&
+        (where.roleArn === undefined || e.roleArn === where.roleArn),
     ).length;
   }
 

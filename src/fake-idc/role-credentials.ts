@@ -6,10 +6,12 @@ import type { IssuedCredential, Lifetimes } from "./types.js";
 export interface RoleCredentialRecord extends IssuedCredential {
   secretAccessKey: string;
   sessionToken: string;
-  userName: string;
 }
 
-/** Role credentials handed out by GetRoleCredentials, kept so STS can check signatures made with them. */
+/**
+ * Role credentials handed out by GetRoleCredentials and AssumeRole, kept so STS can check
+ * signatures made with them (and so AssumeRole can be called with AssumeRole's results).
+ */
 export class RoleCredentialStore {
   private readonly byKeyId = new Map<string, RoleCredentialRecord>();
 
@@ -18,22 +20,32 @@ export class RoleCredentialStore {
     private readonly lifetimes: Lifetimes,
   ) {}
 
+  /** GetRoleCredentials: the signed-in user's session of an assigned role. */
   issue(accountId: string, roleName: string, userName: string): RoleCredentialRecord {
-    // Whole seconds, as the real service reports them.
-    const now = Math.floor(this.clock.now() / 1000) * 1000;
-    let accessKeyId = randomAccessKeyId();
-    while (this.byKeyId.has(accessKeyId)) accessKeyId = randomAccessKeyId();
-    const record: RoleCredentialRecord = {
-      accessKeyId,
-      secretAccessKey: randomBytes(30).toString("base64"),
-      sessionToken: randomToken("IQoJb3JpZ2luX2VjEFake", 180),
+    return this.create({
       accountId,
       roleName,
-      userName,
-      expiration: now + this.lifetimes.roleCredentialSeconds * 1000,
-    };
-    this.byKeyId.set(accessKeyId, record);
-    return record;
+      sessionName: userName,
+      issuedBy: "GetRoleCredentials",
+      seconds: this.lifetimes.roleCredentialSeconds,
+    });
+  }
+
+  /** AssumeRole: `seconds` as granted (DurationSeconds, within the role's limits). */
+  issueAssumed(
+    accountId: string,
+    roleName: string,
+    sessionName: string,
+    seconds: number,
+  ): RoleCredentialRecord {
+    const cap = this.lifetimes.assumedRoleCapSeconds;
+    return this.create({
+      accountId,
+      roleName,
+      sessionName,
+      issuedBy: "AssumeRole",
+      seconds: cap > 0 ? Math.min(cap, seconds) : seconds,
+    });
   }
 
   find(accessKeyId: string): RoleCredentialRecord | undefined {
@@ -45,16 +57,39 @@ export class RoleCredentialStore {
   }
 
   list(): IssuedCredential[] {
-    return [...this.byKeyId.values()].map(({ accessKeyId, accountId, roleName, expiration }) => ({
-      accessKeyId,
-      accountId,
-      roleName,
-      expiration,
-    }));
+    return [...this.byKeyId.values()].map(
+      ({ accessKeyId, accountId, roleName, expiration, issuedBy, sessionName }) => ({
+        accessKeyId,
+        accountId,
+        roleName,
+        expiration,
+        issuedBy,
+        sessionName,
+      }),
+    );
   }
 
   expireAll(): void {
     const now = this.clock.now();
     for (const record of this.byKeyId.values()) record.expiration = Math.min(record.expiration, now);
+  }
+
+  private create(
+    input: Omit<IssuedCredential, "accessKeyId" | "expiration"> & { seconds: number },
+  ): RoleCredentialRecord {
+    // Whole seconds, as the real services report them.
+    const now = Math.floor(this.clock.now() / 1000) * 1000;
+    let accessKeyId = randomAccessKeyId();
+    while (this.byKeyId.has(accessKeyId)) accessKeyId = randomAccessKeyId();
+    const { seconds, ...identity } = input;
+    const record: RoleCredentialRecord = {
+      accessKeyId,
+      secretAccessKey: randomBytes(30).toString("base64"),
+      sessionToken: randomToken("IQoJb3JpZ2luX2VjEFake", 180),
+      ...identity,
+      expiration: now + seconds * 1000,
+    };
+    this.byKeyId.set(accessKeyId, record);
+    return record;
   }
 }

@@ -13,11 +13,13 @@ import { IdentityState } from "./state.js";
 import { stsRoutes } from "./sts-routes.js";
 import {
   DEFAULT_ACCOUNTS,
+  DEFAULT_IAM_ROLES,
   DEFAULT_LIFETIMES,
   type AuthorizeOutcome,
   type DeviceAuthorizationEvent,
   type FailureSpec,
   type FakeAccount,
+  type FakeIamRole,
   type FakeIdcOptions,
   type IssuedCredential,
   type Lifetimes,
@@ -41,6 +43,8 @@ export interface FakeIdc extends AsyncDisposable {
   unassignRole(accountId: string, roleName: string): void;
   /** Gives the assignment (back). */
   assignRole(accountId: string, roleName: string): void;
+  /** Roles STS AssumeRole can enter. */
+  readonly iamRoles: readonly FakeIamRole[];
   /** AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_STS, all pointing at `url`. */
   endpointEnv(): Record<string, string>;
 
@@ -60,7 +64,7 @@ export interface FakeIdc extends AsyncDisposable {
   expireAccessTokens(): void;
   /** Every session ends (access and refresh tokens); only a new login helps. */
   revokeAllSessions(): void;
-  /** Every issued role credential is expired from now on. */
+  /** Every issued role credential (GetRoleCredentials and AssumeRole) is expired from now on. */
   expireRoleCredentials(): void;
   /** A logged-in session without the browser dance, for seeding token caches. */
   createSession(options?: { scopes?: string[] }): SeededSession;
@@ -99,11 +103,13 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
   const log = new RequestLog(options.onRequest);
   const failures = new FailureQueue();
   const accounts = options.accounts ?? DEFAULT_ACCOUNTS;
+  const iamRoles = options.iamRoles ?? DEFAULT_IAM_ROLES;
   const ctx: RouteContext = {
     url: "",
     identity,
     credentials,
     accounts,
+    iamRoles,
     settings: {
       autoApprove: options.autoApprove ?? false,
       authorizeOutcome: options.authorizeOutcome ?? "approve",
@@ -137,6 +143,8 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     };
     if (reply.errorType !== undefined) entry.errorType = reply.errorType;
     if (reply.operation !== undefined) entry.operation = reply.operation;
+    if (reply.roleArn !== undefined) entry.roleArn = reply.roleArn;
+    if (reply.signingRegion !== undefined) entry.signingRegion = reply.signingRegion;
     log.add(entry);
   }
 
@@ -187,6 +195,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     assignRole: (accountId, roleName) => {
       setRole(accountId, roleName, true);
     },
+    iamRoles,
     endpointEnv: () => ({
       AWS_ENDPOINT_URL_SSO_OIDC: url,
       AWS_ENDPOINT_URL_SSO: url,

@@ -1,26 +1,26 @@
-import type { Handler, RouteTable } from "./context.js";
-import { STS_XMLNS, stsError, xmlEscape } from "./errors.js";
-import { header, jsonReply, requestId, type FakeRequest, type Reply } from "./http.js";
+import { assumeRole } from "./assume-role.js";
+import type { Handler, RouteContext, RouteTable } from "./context.js";
+import { stsError } from "./errors.js";
+import { header, type FakeRequest, type Reply } from "./http.js";
 import type { RoleCredentialRecord } from "./role-credentials.js";
-import { safeEqual, sha256 } from "./secrets.js";
+import { safeEqual } from "./secrets.js";
 import { parseAuthorization, verifySigV4 } from "./sigv4-verify.js";
+import {
+  assumedRoleArn,
+  assumedRoleId,
+  isJsonProtocol,
+  STS_JSON_TARGET_PREFIX,
+  stsParams,
+  stsResult,
+} from "./sts-reply.js";
 
 /**
- * STS GetCallerIdentity, signed with role credentials this fake issued. The JS SDK v3 and botocore
- * send awsQuery (form POST to "/"); the awsJson 1.0 variant (X-Amz-Target) is answered as well.
+ * STS GetCallerIdentity and AssumeRole, signed with role credentials this fake issued (from
+ * GetRoleCredentials or an earlier AssumeRole, so chains work). The JS SDK v3 and botocore send
+ * awsQuery (form POST to "/"); the awsJson 1.0 variant (X-Amz-Target) is answered as well.
  */
 
-const JSON_TARGET_PREFIX = "AWSSecurityTokenServiceV20110615.";
 const VERSION = "2011-06-15";
-
-function actionOf(req: FakeRequest, asJson: boolean): string | undefined {
-  if (asJson) return header(req, "x-amz-target")?.slice(JSON_TARGET_PREFIX.length);
-  const params = new URLSearchParams(req.rawQuery);
-  if (header(req, "content-type")?.startsWith("application/x-www-form-urlencoded")) {
-    for (const [key, value] of new URLSearchParams(req.body.toString("utf8"))) params.set(key, value);
-  }
-  return params.get("Action") ?? undefined;
-}
 
 /** The credentials the request was signed with, or the STS error a real endpoint would give. */
 function authenticate(
@@ -57,43 +57,33 @@ function authenticate(
   return creds;
 }
 
-function callerIdentity(creds: RoleCredentialRecord): { Account: string; Arn: string; UserId: string } {
-  const roleId = sha256(`${creds.accountId}/${creds.roleName}`).toString("hex").toUpperCase().slice(0, 17);
-  return {
-    Account: creds.accountId,
-    Arn: `arn:aws:sts::${creds.accountId}:assumed-role/${creds.roleName}/${creds.userName}`,
-    UserId: `AROA${roleId}:${creds.userName}`,
-  };
-}
+const getCallerIdentity = (creds: RoleCredentialRecord, asJson: boolean): Reply => {
+  const identity = { Arn: assumedRoleArn(creds), UserId: assumedRoleId(creds), Account: creds.accountId };
+  return stsResult("GetCallerIdentity", identity, identity, asJson);
+};
 
-function identityReply(creds: RoleCredentialRecord, asJson: boolean): Reply {
-  const identity = callerIdentity(creds);
-  if (asJson) {
-    return {
-      ...jsonReply(200, identity, { "content-type": "application/x-amz-json-1.0" }),
-      operation: "GetCallerIdentity",
-    };
-  }
-  const id = requestId();
-  const body =
-    `<GetCallerIdentityResponse xmlns="${STS_XMLNS}">\n  <GetCallerIdentityResult>\n` +
-    `    <Arn>${xmlEscape(identity.Arn)}</Arn>\n    <UserId>${xmlEscape(identity.UserId)}</UserId>\n` +
-    `    <Account>${identity.Account}</Account>\n  </GetCallerIdentityResult>\n` +
-    `  <ResponseMetadata>\n    <RequestId>${id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n`;
-  return {
-    status: 200,
-    headers: { "content-type": "text/xml", "x-amzn-RequestId": id },
-    body,
-    operation: "GetCallerIdentity",
-  };
-}
+type Action = (
+  creds: RoleCredentialRecord,
+  params: Map<string, string>,
+  ctx: RouteContext,
+  asJson: boolean,
+) => Reply;
+
+const ACTIONS: Readonly<Record<string, Action>> = {
+  GetCallerIdentity: (creds, _params, _ctx, asJson) => getCallerIdentity(creds, asJson),
+  AssumeRole: assumeRole,
+};
 
 const sts: Handler = (req, ctx) => {
-  const asJson = header(req, "x-amz-target")?.startsWith(JSON_TARGET_PREFIX) ?? false;
-  const action = actionOf(req, asJson);
+  const asJson = isJsonProtocol(req);
+  const params = stsParams(req, asJson);
+  const action = asJson
+    ? header(req, "x-amz-target")?.slice(STS_JSON_TARGET_PREFIX.length)
+    : params.get("Action");
   if (!action) return stsError("MissingAction", "Missing Action", asJson);
   const reply = ((): Reply => {
-    if (action !== "GetCallerIdentity") {
+    const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    if (!run) {
       return stsError("InvalidAction", `Could not find operation ${action} for version ${VERSION}`, asJson);
     }
     const creds = authenticate(req, (id) => ctx.credentials.find(id), asJson);
@@ -101,9 +91,16 @@ const sts: Handler = (req, ctx) => {
     if (ctx.credentials.isExpired(creds)) {
       return stsError("ExpiredToken", "The security token included in the request is expired", asJson);
     }
-    return identityReply(creds, asJson);
+    return run(creds, params, ctx, asJson);
   })();
-  return { operation: action, ...reply };
+  const roleArn = action === "AssumeRole" ? params.get("RoleArn") : undefined;
+  const signingRegion = parseAuthorization(header(req, "authorization") ?? "")?.region;
+  return {
+    operation: action,
+    ...(roleArn === undefined ? {} : { roleArn }),
+    ...(signingRegion === undefined ? {} : { signingRegion }),
+    ...reply,
+  };
 };
 
 export const stsRoutes: RouteTable = {

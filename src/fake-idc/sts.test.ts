@@ -76,7 +76,7 @@ describe("STS GetCallerIdentity", () => {
     const unsigned = await post("Action=GetCallerIdentity&Version=2011-06-15");
     expect(unsigned.status).toBe(403);
     expect(await unsigned.text()).toMatch(/<Code>MissingAuthenticationToken<\/Code>/);
-    const other = await post("Action=AssumeRole&Version=2011-06-15");
+    const other = await post("Action=GetSessionToken&Version=2011-06-15");
     expect(other.status).toBe(400);
     expect(await other.text()).toMatch(/<Code>InvalidAction<\/Code>/);
   });

@@ -6,6 +6,8 @@ export interface AwsPaths {
   home: string;
   /** `AWS_CONFIG_FILE` or `~/.aws/config`. */
   configFile: string;
+  /** `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`: read only to resolve role chains as the AWS CLI does. */
+  credentialsFile: string;
   /** `~/.aws/sso/cache`: SSO tokens and client registrations, as the AWS CLI v2 keeps them. */
   ssoCacheDir: string;
   /** `~/.aws/cli/cache`: the AWS CLI's role-credential cache (cleared by logout). */
@@ -21,9 +23,11 @@ export function resolveAwsPaths(env: Env): AwsPaths {
   const home = env["HOME"] ?? env["USERPROFILE"] ?? homedir();
   const configured = env["AWS_CONFIG_FILE"];
   const configFile = resolve(configured ? expandHome(configured, home) : join(home, ".aws", "config"));
+  const credentials = env["AWS_SHARED_CREDENTIALS_FILE"];
   return {
     home,
     configFile,
+    credentialsFile: resolve(credentials ? expandHome(credentials, home) : join(home, ".aws", "credentials")),
     ssoCacheDir: join(home, ".aws", "sso", "cache"),
     cliCacheDir: join(home, ".aws", "cli", "cache"),
   };
