@@ -35,20 +35,27 @@ function encodeNumber(value: number): string {
   return String(value);
 }
 
+export interface PythonJsonOptions {
+  sortKeys?: boolean;
+  /** separators=(",", ":"), as botocore uses for the SSO credential cache key. */
+  compact?: boolean;
+}
+
 /** Keys whose value is undefined are left out, as JSON.stringify does. */
-export function pythonJsonDumps(value: PythonJsonValue, options: { sortKeys?: boolean } = {}): string {
+export function pythonJsonDumps(value: PythonJsonValue, options: PythonJsonOptions = {}): string {
+  const [item, key] = options.compact ? [",", ":"] : [", ", ": "];
   if (value === null) return "null";
   if (typeof value === "string") return encodeString(value);
   if (typeof value === "number") return encodeNumber(value);
   if (typeof value === "boolean") return value ? "true" : "false";
   if (Array.isArray(value)) {
     const items = value as readonly PythonJsonValue[];
-    return `[${items.map((item) => pythonJsonDumps(item, options)).join(", ")}]`;
+    return `[${items.map((entry) => pythonJsonDumps(entry, options)).join(item)}]`;
   }
   const entries = Object.entries(value).filter(
     (entry): entry is [string, PythonJsonValue] => entry[1] !== undefined,
   );
   // Python sorts by code point; these keys are ASCII, where that equals UTF-16 order.
   if (options.sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${encodeString(key)}: ${pythonJsonDumps(item, options)}`).join(", ")}}`;
+  return `{${entries.map(([name, entry]) => `${encodeString(name)}${key}${pythonJsonDumps(entry, options)}`).join(item)}}`;
 }

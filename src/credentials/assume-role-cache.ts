@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
 import { pythonJsonDumps } from "../aws-files/python-json.js";
 import type { AssumeRoleStep } from "../aws-files/role-chain.js";
+import { isoSecondsWithOffset } from "../runtime/time-format.js";
+import { credentialsOfCacheEntry } from "./cli-credential-cache.js";
 import type { RoleCredentials } from "./role-credentials.js";
 
 /**
@@ -41,15 +43,6 @@ function cachePath(cliCacheDir: string, step: AssumeRoleStep): string {
   return join(cliCacheDir, `${assumeRoleCacheKey(step)}.json`);
 }
 
-/** The AWS CLI v2 writes timestamps as Python's isoformat(); boto3 as `…UTC`. Both are read. */
-function parseExpiration(text: string): number {
-  return Date.parse(text.replace(/UTC$/, "Z"));
-}
-
-function isoformat(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "+00:00");
-}
-
 export async function readAssumeRoleCache(
   cliCacheDir: string,
   step: AssumeRoleStep,
@@ -66,25 +59,11 @@ export async function readAssumeRoleCache(
       Credentials?: Record<string, unknown>;
       AssumedRoleUser?: Record<string, unknown>;
     };
-    const c = parsed.Credentials;
-    if (!c) return undefined;
-    const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = c;
-    if (
-      typeof AccessKeyId !== "string" ||
-      typeof SecretAccessKey !== "string" ||
-      typeof SessionToken !== "string" ||
-      typeof Expiration !== "string"
-    ) {
-      return undefined;
-    }
-    const expiration = parseExpiration(Expiration);
-    if (Number.isNaN(expiration)) return undefined;
+    const credentials = credentialsOfCacheEntry(parsed.Credentials);
+    if (!credentials) return undefined;
     const { Arn, AssumedRoleId } = parsed.AssumedRoleUser ?? {};
     return {
-      accessKeyId: AccessKeyId,
-      secretAccessKey: SecretAccessKey,
-      sessionToken: SessionToken,
-      expiration,
+      ...credentials,
       ...(typeof Arn === "string" ? { assumedRoleArn: Arn } : {}),
       ...(typeof AssumedRoleId === "string" ? { assumedRoleId: AssumedRoleId } : {}),
     };
@@ -108,7 +87,7 @@ export async function writeAssumeRoleCache(
       AccessKeyId: credentials.accessKeyId,
       SecretAccessKey: credentials.secretAccessKey,
       SessionToken: credentials.sessionToken,
-      Expiration: isoformat(credentials.expiration),
+      Expiration: isoSecondsWithOffset(credentials.expiration),
       AccountId: step.accountId,
     },
     ...(credentials.assumedRoleArn === undefined

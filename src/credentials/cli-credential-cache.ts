@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
+import { pythonJsonDumps } from "../aws-files/python-json.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { RoleCredentials, RoleIdentity } from "./role-credentials.js";
 
@@ -16,19 +17,33 @@ export function cliCacheKey(identity: RoleIdentity): string {
     identity.sessionName === undefined
       ? { accountId: identity.accountId, roleName: identity.roleName, startUrl: identity.startUrl }
       : { accountId: identity.accountId, roleName: identity.roleName, sessionName: identity.sessionName };
-  const json = `{${Object.keys(args)
-    .sort()
-    .map((key) => `${asciiJson(key)}:${asciiJson(args[key] ?? "")}`)
-    .join(",")}}`;
+  const json = pythonJsonDumps(args, { sortKeys: true, compact: true });
   return createHash("sha1").update(json, "utf8").digest("hex");
 }
 
-/** Python's json.dumps escapes every non-ASCII character (ensure_ascii). */
-function asciiJson(value: string): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+/**
+ * The `Credentials` object of an AWS CLI cache entry (SSO or AssumeRole: the same four fields),
+ * or undefined when it is not a whole one: a corrupt entry is only a cache miss.
+ */
+export function credentialsOfCacheEntry(c: Record<string, unknown> | undefined): RoleCredentials | undefined {
+  if (!c) return undefined;
+  const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = c;
+  if (
+    typeof AccessKeyId !== "string" ||
+    typeof SecretAccessKey !== "string" ||
+    typeof SessionToken !== "string" ||
+    typeof Expiration !== "string"
+  ) {
+    return undefined;
+  }
+  const expiration = parseTimestamp(Expiration);
+  if (expiration === undefined) return undefined;
+  return {
+    accessKeyId: AccessKeyId,
+    secretAccessKey: SecretAccessKey,
+    sessionToken: SessionToken,
+    expiration,
+  };
 }
 
 export async function readCliCachedCredentials(
@@ -44,25 +59,7 @@ export async function readCliCachedCredentials(
   // A corrupt entry is only a cache miss: the next fetch overwrites it, as the AWS CLI does.
   try {
     const parsed = JSON.parse(text) as { ProviderType?: unknown; Credentials?: Record<string, unknown> };
-    const c = parsed.Credentials;
-    if (parsed.ProviderType !== "sso" || !c) return undefined;
-    const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = c;
-    if (
-      typeof AccessKeyId !== "string" ||
-      typeof SecretAccessKey !== "string" ||
-      typeof SessionToken !== "string" ||
-      typeof Expiration !== "string"
-    ) {
-      return undefined;
-    }
-    const expiration = parseTimestamp(Expiration);
-    if (expiration === undefined) return undefined;
-    return {
-      accessKeyId: AccessKeyId,
-      secretAccessKey: SecretAccessKey,
-      sessionToken: SessionToken,
-      expiration,
-    };
+    return parsed.ProviderType === "sso" ? credentialsOfCacheEntry(parsed.Credentials) : undefined;
   } catch {
     return undefined;
   }

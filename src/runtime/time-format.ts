@@ -8,6 +8,14 @@ export function isoSeconds(epochMs: number): string {
   return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
+/**
+ * The same instant as Python's `datetime.isoformat()` writes an aware UTC time,
+ * `2026-01-02T03:04:05+00:00`: the AWS CLI's form in its AssumeRole cache entries.
+ */
+export function isoSecondsWithOffset(epochMs: number): string {
+  return isoSeconds(epochMs).replace(/Z$/, "+00:00");
+}
+
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$/i;
 
