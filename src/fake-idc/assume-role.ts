@@ -1,6 +1,7 @@
 import type { RouteContext } from "./context.js";
 import { stsError } from "./errors.js";
 import type { Reply } from "./http.js";
+import { isoSeconds } from "../runtime/time-format.js";
 import type { RoleCredentialRecord } from "./role-credentials.js";
 import { assumedRoleArn, assumedRoleId, stsResult } from "./sts-reply.js";
 import { iamRoleArn, type FakeIamRole } from "./types.js";
@@ -126,7 +127,7 @@ export function assumeRole(
       AssumedRoleUser: user,
       Credentials: {
         ...credentials,
-        Expiration: new Date(issued.expiration).toISOString().replace(".000Z", "Z"),
+        Expiration: isoSeconds(issued.expiration),
       },
     },
     // awsJson timestamps are epoch seconds.

@@ -17,13 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const here = dirname(fileURLToPath(import.meta.url));
 let outDir = "";
 
-/** Transpiles this directory (and the clock it imports) so the entry point runs as plain node, as from dist/. */
+/** Transpiles this directory (and the clock and time formats it imports) so the entry point runs as plain node, as from dist/. */
 beforeAll(async () => {
   outDir = await mkdtemp(join(tmpdir(), "fake-idc-main-"));
   const sources = (await readdir(here))
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
     .map((f) => join("fake-idc", f));
-  for (const rel of [...sources, join("runtime", "clock.ts")]) {
+  for (const rel of [...sources, join("runtime", "clock.ts"), join("runtime", "time-format.ts")]) {
     const source = await readFile(join(here, "..", rel), "utf8");
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
