@@ -8,9 +8,10 @@ import { assertBuilt, NODE_DIR, REPO } from "./cli-support.js";
 
 // Issue 10: the package's bin must work through npm's shims on every OS. On Windows npm writes a
 // `.cmd` (and a `.ps1` and a sh script for Git Bash) from the bin's `#!` line with its own
-// cmd-shim; a `#!/bin/sh` bin gives shims that call /bin/sh, which Windows lacks. This runs the
-// cmd-shim of the npm on PATH on the package's bin, reads the `.cmd` it writes, and runs the sh
-// shim it writes, as Git Bash would.
+// cmd-shim; a `#!/bin/sh` bin gives shims that call /bin/sh, which Windows lacks. This runs
+// cmd-shim (a devDependency on the major npm 11 bundles, so the test does not depend on where a
+// Node distribution keeps its npm) on the package's bin, reads the `.cmd` it writes, and runs the
+// sh shim it writes, as Git Bash would.
 
 type CmdShim = (from: string, to: string) => Promise<void>;
 
@@ -23,8 +24,7 @@ beforeAll(async () => {
     bin: Record<string, string>;
   };
   bin = join(REPO, pkg.bin["sso-docker"] ?? "");
-  const npmRoot = (await execa("npm", ["root", "-g"])).stdout.trim();
-  const cmdShim = createRequire(import.meta.url)(join(npmRoot, "npm", "node_modules", "cmd-shim")) as CmdShim;
+  const cmdShim = createRequire(import.meta.url)("cmd-shim") as CmdShim;
   dir = await mkdtemp(join(tmpdir(), "sso-docker-shim-"));
   await cmdShim(bin, join(dir, "sso-docker"));
 });
