@@ -102,7 +102,7 @@ function renderContainers(report: StatusReport, now: number): string {
 
 /** "Role chains" and one line per chained profile in use: which role the container's credentials are. */
 function renderChains(containers: StatusReport["containers"]): string {
-  const chains = [...new Set(containers.flatMap((c) => c.chains ?? []))];
+  const chains = [...new Set(containers.flatMap((c) => c.chains ?? []))].sort();
   return chains.length === 0 ? "" : `\nRole chains\n${chains.map((c) => `  ${c}\n`).join("")}`;
 }
 
