@@ -44,7 +44,8 @@ export function finalRole(resolved: ResolvedProfile): { accountId: string; roleN
 /** `region` and `output` of the profile as named: its own for a chain, else the SSO profile's. */
 export function outputSettings(resolved: ResolvedProfile): ProfileOutputSettings {
   const { region, output } = resolved.chain?.settings ?? resolved.profile;
-  return { ...(region === undefined ? {} : { region }), ...(output === undefined ? {} : { output }) };
+  // An empty `region =` says nothing: the container's config leaves it out rather than write it empty.
+  return { ...(region ? { region } : {}), ...(output ? { output } : {}) };
 }
 
 /** "app ← sso-base (AssumeRole arn:aws:iam::…:role/x)", or undefined for a profile that assumes no role. */
