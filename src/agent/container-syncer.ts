@@ -1,5 +1,5 @@
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
-import { outputSettings, resolveProfile } from "../credentials/resolve-profile.js";
+import { isChainFault, outputSettings, resolveProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
 import { supplyKey } from "../credentials/supply-key.js";
 import { refreshDueAt } from "../credentials/refresh-timing.js";
@@ -307,10 +307,20 @@ export class ContainerSyncer {
       this.recordFailure(managed, err);
       return;
     }
-    // A profile that does not resolve (a broken role chain) keeps only itself from the container.
+    // A profile whose role chain does not resolve keeps only itself from the container.
     const settled = await Promise.allSettled(
       participation.profiles.map((name) => resolveProfile(deps, name, { forContainer: true })),
     );
+    // Any other failure (a profile kept out of containers, one that is not there) refuses the
+    // container's request as a whole: it gets none of its profiles, as before it asked for chains.
+    const refusal = settled.find((r) => r.status === "rejected" && !isChainFault(r.reason));
+    if (refusal?.status === "rejected") {
+      managed.resolved = [];
+      managed.unresolved.clear();
+      this.setTrouble(managed, reasonForFailure(refusal.reason));
+      this.recordFailure(managed, refusal.reason);
+      return;
+    }
     const failures = this.resolveEach(managed, settled);
     // Resolved again: a trouble of the container's own may be over, one of its identities may not be.
     delete managed.trouble;

@@ -41,6 +41,26 @@ export function finalRole(resolved: ResolvedProfile): { accountId: string; roleN
   return last ?? resolved.identity;
 }
 
+const CHAIN_FAULT = Symbol.for("sso-docker.RoleChainFault");
+
+/**
+ * Whether resolveProfile failed on the profile's role chain (a loop, a missing or non-SSO
+ * source): a fault of that profile alone, where any other failure (kept out of containers, not
+ * an SSO profile at all) is one of the container's request as a whole.
+ */
+export function isChainFault(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[CHAIN_FAULT] === true;
+}
+
+function asChainFault<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (typeof err === "object" && err !== null) Object.defineProperty(err, CHAIN_FAULT, { value: true });
+    throw err;
+  }
+}
+
 /** `region` and `output` of the profile as named: its own for a chain, else the SSO profile's. */
 export function outputSettings(resolved: ResolvedProfile): ProfileOutputSettings {
   const { region, output } = resolved.chain?.settings ?? resolved.profile;
@@ -91,11 +111,12 @@ export async function resolveProfile(
   const config = await loadAwsConfig(configFile);
   // The AWS CLI resolves role_arn / source_profile over both files.
   const known = await withCredentialsFile(config, deps.paths.credentialsFile);
-  const chain = resolveRoleChain(known, profileName, configFile);
-  const profile = chain
-    ? resolveSsoProfile(known, chain.sourceProfile, configFile)
-    : resolveSsoProfile(config, profileName, configFile);
+  // A profile kept out of containers is refused as such, whatever its chain.
   if (options.forContainer === true) assertAllowedInContainers(config, profileName, configFile);
+  const chain = asChainFault(() => resolveRoleChain(known, profileName, configFile));
+  const profile = chain
+    ? asChainFault(() => resolveSsoProfile(known, chain.sourceProfile, configFile))
+    : resolveSsoProfile(config, profileName, configFile);
   return {
     profile,
     // Messages and hints name the profile the user asked for; `login --profile` resolves it to the same session.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeTestHome } from "../../test/support/host.js";
-import { describeChain, outputSettings, resolveProfile } from "./resolve-profile.js";
+import { describeChain, isChainFault, outputSettings, resolveProfile } from "./resolve-profile.js";
 import { identityKey } from "./role-credentials.js";
 import { supplyKey } from "./supply-key.js";
 
@@ -59,6 +59,19 @@ role_session_name = ci
 [profile audit]
 role_arn = arn:aws:iam::555555555555:role/audit
 source_profile = app
+
+[profile loop-a]
+role_arn = ${DEPLOYER}
+source_profile = loop-b
+
+[profile loop-b]
+role_arn = ${DEPLOYER}
+source_profile = loop-a
+
+[profile kept-loop]
+role_arn = ${DEPLOYER}
+source_profile = loop-a
+sso_docker_containers = false
 `;
 
 describe("supply keys: one fetch per set of credentials", () => {
@@ -91,5 +104,23 @@ describe("supply keys: one fetch per set of credentials", () => {
     expect(describeChain(audit!)).toBe(
       `audit ← app ← base (AssumeRole ${DEPLOYER}, then arn:aws:iam::555555555555:role/audit)`,
     );
+  });
+
+  it("a broken chain is that profile's fault alone; a profile kept out of containers is refused as such first", async () => {
+    await using home = await makeTestHome({ config: CONFIG });
+    const deps = home.deps();
+    const failure = (name: string) =>
+      resolveProfile(deps, name, { forContainer: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const loop = await failure("loop-a");
+    expect((loop as Error).message).toContain("has a loop in source_profile");
+    expect(isChainFault(loop)).toBe(true);
+    const kept = await failure("kept-loop");
+    expect((kept as Error).message).toContain("is kept out of containers");
+    expect(isChainFault(kept)).toBe(false);
+    const missing = await failure("no-such-profile");
+    expect(isChainFault(missing)).toBe(false);
   });
 });
