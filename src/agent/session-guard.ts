@@ -8,8 +8,9 @@ import { cachedAccessToken, waitForNewSignIn } from "../auth/sign-in-watch.js";
 import { tokenCachePath } from "../aws-files/token-cache.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
+import { finalRole } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
-import { identityKey } from "../credentials/role-credentials.js";
+import { supplyKey } from "../credentials/supply-key.js";
 import type { Deps } from "../runtime/deps.js";
 import { SessionExpiredError } from "../runtime/errors.js";
 import type { AgentEmitter } from "./agent-events.js";
@@ -116,7 +117,7 @@ export class SessionGuard {
       }
       try {
         const credentials = await source.get(resolved);
-        this.options.onSupply?.({ kind: "ok", identity: identityKey(resolved.identity) });
+        this.options.onSupply?.({ kind: "ok", identity: supplyKey(resolved) });
         return credentials;
       } catch (err) {
         options.signal.throwIfAborted();
@@ -128,14 +129,15 @@ export class SessionGuard {
         }
         this.options.onSupply?.({
           kind: "failed",
-          identity: identityKey(resolved.identity),
+          identity: supplyKey(resolved),
           resolved,
           error: err,
           transient: transient(err),
         });
         if (!options.persistent && !transient(err)) throw err;
         const delay = backoffMs(attempt++, retry);
-        const identity = `${resolved.identity.roleName}@${resolved.identity.accountId}`;
+        const { roleName, accountId } = finalRole(resolved);
+        const identity = `${roleName}@${accountId}`;
         deps.logger.warn(
           `getting credentials for profile ${resolved.session.profileName} (${identity}) failed: ${messageOf(err)}; retrying in ${formatDelay(delay)}`,
         );
@@ -169,7 +171,7 @@ export class SessionGuard {
       };
       this.sessions.set(key, state);
     }
-    state.identities.set(identityKey(resolved.identity), resolved);
+    state.identities.set(supplyKey(resolved), resolved);
     if (!state.watching) this.watchForSignOut(state);
     return state;
   }

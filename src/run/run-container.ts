@@ -7,7 +7,7 @@ import { isSessionUsable } from "../auth/session-check.js";
 import type { SessionRef } from "../auth/session-ref.js";
 import { describeSession } from "../auth/session-ref.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
-import { resolveProfile } from "../credentials/resolve-profile.js";
+import { outputSettings, resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
 import type { ProfileSettings } from "../delivery/profile-files.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
@@ -43,13 +43,9 @@ export function deliveryOptions(profileNames: readonly string[], volume: string,
   ];
 }
 
-/** What the container's config says of a profile. */
+/** What the container's config says of a profile: under the name asked for, with its own settings (a chain's, not its root's). */
 export function settingsOf(r: ResolvedProfile): ProfileSettings {
-  return {
-    name: r.profile.profileName,
-    ...(r.profile.region ? { region: r.profile.region } : {}),
-    ...(r.profile.output ? { output: r.profile.output } : {}),
-  };
+  return { name: r.session.profileName, ...outputSettings(r) };
 }
 
 /** What `sso-docker run` needs from its surroundings besides Deps; the CLI builds it. */

@@ -95,8 +95,15 @@ function renderContainers(report: StatusReport, now: number): string {
         relative(c.lastPush, now),
         c.lastError ?? "",
       ]),
-    ])
+    ]) +
+    renderChains(report.containers)
   );
+}
+
+/** "Role chains" and one line per chained profile in use: which role the container's credentials are. */
+function renderChains(containers: StatusReport["containers"]): string {
+  const chains = [...new Set(containers.flatMap((c) => c.chains ?? []))].sort();
+  return chains.length === 0 ? "" : `\nRole chains\n${chains.map((c) => `  ${c}\n`).join("")}`;
 }
 
 /** Containers that ask for credentials this user's agent does not give them. */
