@@ -17,6 +17,7 @@ import type { AgentEmitter } from "./agent-events.js";
 import type { BackoffOptions } from "./backoff.js";
 import { backoffMs } from "./backoff.js";
 import type { SupplyReport } from "./status-note.js";
+import { untilAborted } from "../runtime/until-aborted.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
@@ -331,18 +332,6 @@ export class SessionGuard {
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts; the listener is removed either way. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => {
-      signal.removeEventListener("abort", onAbort);
-    });
-  });
-}
 
 export function formatDelay(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`;
