@@ -183,7 +183,7 @@ export class ContainerSyncer {
 
   /**
    * (Re)syncs a container. Requests while one runs are coalesced into one more run, so a
-   * burst of events costs at most two pushes.
+   * burst of events costs at most two pushes. Never rejects: a failure is logged.
    */
   request(id: string, reason: SyncReason): Promise<void> {
     const running = this.syncs.get(id);
@@ -200,7 +200,12 @@ export class ContainerSyncer {
       while (entry.again !== undefined && !this.options.signal.aborted) {
         const next = entry.again;
         entry.again = undefined;
-        await this.syncOnce(id, next);
+        try {
+          await this.syncOnce(id, next);
+        } catch (err) {
+          // One container's failure must not end the agent that serves all the others.
+          this.options.deps.logger.warn(`cannot sync container ${id.slice(0, 12)}: ${messageOf(err)}`);
+        }
       }
     })().finally(() => {
       this.syncs.delete(id);
