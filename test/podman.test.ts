@@ -1,11 +1,11 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentFiles } from "../src/agent/agent-files.js";
-import { runCli } from "./cli-support.js";
+import { NODE_DIR, runCli } from "./cli-support.js";
 import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
@@ -21,24 +21,38 @@ import { arnOf, awsCallerArn, startRunFixture, type RunFixture } from "./run-sup
 // Docker-compatible API (DOCKER_HOST=unix:///run/podman/podman.sock): `sso-docker run` becomes
 // the podman CLI with mount options podman takes, the agent it starts supplies the container and
 // drops it when it stops, a config volume pruned before the container is made is refused, and
-// `status` names the engine. Podman 4.3 has no `host-gateway`: its containers reach the host as
+// `status` names the engine. The CLI's PATH has podman and, as `docker`, podman-docker's
+// stand-in for the docker CLI (which is podman) — no docker CLI. Podman 4.3 has no `host-gateway`: its containers reach the host as
 // host.containers.internal.
 
-const PODMAN_ENGINE = {
-  env: { DOCKER_HOST: PODMAN_HOST },
-  hostArgs: [],
-  hostName: "host.containers.internal",
-};
-
 let fx: RunFixture | undefined;
+/** Stand-in executables: `docker` as Debian's podman-docker makes it, and a `podman` that prunes. */
 let cliDir: string | undefined;
 const podmanDocker = new Docker({ socketPath: PODMAN_SOCKET });
 
 beforeAll(async () => {
   await ensurePodmanService();
-  fx = await startRunFixture({}, PODMAN_ENGINE);
+  cliDir = await mkdtemp(join(tmpdir(), "sso-docker-podman-"));
+  // A Podman machine has no docker CLI, or podman-docker's `docker`, which is podman.
+  await executable(join(cliDir, "docker"), ["#!/bin/sh", 'exec /usr/bin/podman "$@"']);
+  fx = await startRunFixture(
+    {},
+    {
+      env: {
+        DOCKER_HOST: PODMAN_HOST,
+        PATH: `${cliDir}:${NODE_DIR}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
+      },
+      hostArgs: [],
+      hostName: "host.containers.internal",
+    },
+  );
   await loadTestImagesIntoPodman(fx.images);
 }, IMAGE_BUILD_TIMEOUT_MS);
+
+async function executable(path: string, lines: readonly string[]): Promise<void> {
+  await writeFile(path, [...lines, ""].join("\n"));
+  await chmod(path, 0o755);
+}
 
 afterAll(async () => {
   await sweepTestContainers(undefined, podmanDocker);
@@ -126,19 +140,14 @@ describe("Podman as the engine", () => {
     expect([first.exitCode, first.stdout], first.stderr).toEqual([0, marker]);
 
     // The podman sso-docker becomes, after `podman volume prune` took the volume it just checked.
-    cliDir = await mkdtemp(join(tmpdir(), "sso-docker-podman-"));
-    const wrapper = join(cliDir, "podman");
-    await writeFile(
-      wrapper,
-      [
-        "#!/bin/sh",
-        'for a in "$@"; do case $a in *src=sso-docker-profiles-*) v=${a#*src=}; v=${v%%,*};; esac; done',
-        `/usr/bin/podman --remote --url ${PODMAN_HOST} volume rm "$v" >&2 || exit 99`,
-        'exec /usr/bin/podman "$@"',
-        "",
-      ].join("\n"),
-    );
-    await chmod(wrapper, 0o755);
+    const wrapper = join(cliDir ?? "", "prune", "podman");
+    await mkdir(dirname(wrapper));
+    await executable(wrapper, [
+      "#!/bin/sh",
+      'for a in "$@"; do case $a in *src=sso-docker-profiles-*) v=${a#*src=}; v=${v%%,*};; esac; done',
+      `/usr/bin/podman --remote --url ${PODMAN_HOST} volume rm "$v" >&2 || exit 99`,
+      'exec /usr/bin/podman "$@"',
+    ]);
     const pruned = await f.run([...profiles, "--rm", f.images.busybox, ...command], {
       env: { SSO_DOCKER_CLI: wrapper },
     });
