@@ -15,6 +15,12 @@ export const PODMAN_HOST = `unix://${PODMAN_SOCKET}`;
 export const PODMAN_REMOTE = ["--remote", "--url", PODMAN_HOST] as const;
 
 const CACHE = process.env["SSO_DOCKER_TEST_CACHE"] ?? "/var/cache/sso-docker-test";
+/**
+ * This sandbox refuses raised rlimits (`error setting rlimit type 7`): containers get defaults
+ * it may set. The service is started with it; a podman CLI that makes containers itself (not
+ * through the service) needs it in CONTAINERS_CONF too.
+ */
+export const PODMAN_CONTAINERS_CONF = `${CACHE}/podman-containers.conf`;
 const START_PATIENCE_MS = 30_000;
 
 /** The service answers `/_ping` on the socket. */
@@ -37,23 +43,24 @@ function pings(): Promise<boolean> {
 
 /**
  * Starts `podman system service` unless it answers, and leaves it running for the next file, as
- * dockerd is. This sandbox refuses raised rlimits (`error setting rlimit type 7`), so the service
- * gets containers.conf defaults it may set; containers made through it take them.
+ * dockerd is, with PODMAN_CONTAINERS_CONF.
  */
 export async function ensurePodmanService(): Promise<void> {
+  await mkdir(CACHE, { recursive: true });
+  await writeFile(
+    PODMAN_CONTAINERS_CONF,
+    '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n',
+  );
   if (await pings()) return;
   const podman = await execa("podman", ["--version"], { reject: false });
   if (podman.exitCode !== 0)
     throw new Error("podman is not installed: `apt-get install -y podman` (.ci/run does).");
-  await mkdir(CACHE, { recursive: true });
   await mkdir("/run/podman", { recursive: true });
-  const conf = `${CACHE}/podman-containers.conf`;
-  await writeFile(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n');
   const log = await open(`${CACHE}/podman-service.log`, "a");
   const child = spawn("podman", ["system", "service", "--time=0", PODMAN_HOST], {
     detached: true,
     stdio: ["ignore", log.fd, log.fd],
-    env: { ...process.env, CONTAINERS_CONF: conf },
+    env: { ...process.env, CONTAINERS_CONF: PODMAN_CONTAINERS_CONF },
   });
   child.unref();
   await log.close();
