@@ -10,8 +10,7 @@ import { arnOf, awsCallerArn, startRunFixture, type RunFixture } from "./run-sup
 import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
-  ensurePodmanService,
-  loadTestImagesIntoPodman,
+  ensurePodman,
   podman,
   PODMAN_CONTAINERS_CONF,
   PODMAN_HOST,
@@ -27,12 +26,11 @@ let workspace: string | undefined;
 const podmanDocker = new Docker({ socketPath: PODMAN_SOCKET });
 
 beforeAll(async () => {
-  await ensurePodmanService();
   fx = await startRunFixture(
     {},
     { env: { DOCKER_HOST: PODMAN_HOST }, hostArgs: [], hostName: "host.containers.internal" },
   );
-  await loadTestImagesIntoPodman(fx.images);
+  await ensurePodman(fx.images);
   workspace = await mkdtemp(join(tmpdir(), "sso-docker-podman-devcontainer-"));
   const dotDevcontainer = join(workspace, ".devcontainer");
   await mkdir(dotDevcontainer);

@@ -8,13 +8,7 @@ import { agentFiles } from "../src/agent/agent-files.js";
 import { NODE_DIR, runCli } from "./cli-support.js";
 import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
-import {
-  ensurePodmanService,
-  loadTestImagesIntoPodman,
-  podman,
-  PODMAN_HOST,
-  PODMAN_SOCKET,
-} from "./support/podman.js";
+import { ensurePodman, podman, PODMAN_HOST, PODMAN_SOCKET } from "./support/podman.js";
 import { arnOf, awsCallerArn, startRunFixture, type RunFixture } from "./run-support.js";
 
 // Issue 12, acceptance 1: rootful Podman 4.3 (Debian's package) as the engine, through its
@@ -31,7 +25,6 @@ let cliDir: string | undefined;
 const podmanDocker = new Docker({ socketPath: PODMAN_SOCKET });
 
 beforeAll(async () => {
-  await ensurePodmanService();
   cliDir = await mkdtemp(join(tmpdir(), "sso-docker-podman-"));
   // A Podman machine has no docker CLI, or podman-docker's `docker`, which is podman.
   await executable(join(cliDir, "docker"), ["#!/bin/sh", 'exec /usr/bin/podman "$@"']);
@@ -46,7 +39,7 @@ beforeAll(async () => {
       hostName: "host.containers.internal",
     },
   );
-  await loadTestImagesIntoPodman(fx.images);
+  await ensurePodman(fx.images);
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 async function executable(path: string, lines: readonly string[]): Promise<void> {
