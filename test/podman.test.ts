@@ -82,7 +82,11 @@ async function agentLogLine(pattern: RegExp, timeoutMs = 20_000): Promise<string
   try {
     for await (const line of tail) {
       seen.push(line);
-      if (pattern.test(line)) return line;
+      if (pattern.test(line)) {
+        // Leaving the loop waits for tail to end: without the kill, until `timeoutMs`.
+        tail.kill();
+        return line;
+      }
     }
   } finally {
     tail.kill();
