@@ -5,6 +5,7 @@ import { finalRole } from "../credentials/resolve-profile.js";
 import { supplyKey } from "../credentials/supply-key.js";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import { createDockerEngine } from "../docker/engine.js";
+import { containerActionFilter } from "../docker/event-stream.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentEventName, AgentListener } from "./agent-events.js";
 import { AgentEmitter } from "./agent-events.js";
@@ -241,7 +242,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         let opened: () => void = () => undefined;
         const open = new Promise<void>((resolve) => (opened = resolve));
         const events = engine.events({
-          filters: { type: ["container"], event: CONTAINER_EVENTS },
+          filters: { type: ["container"], event: containerActionFilter(CONTAINER_EVENTS) },
           signal,
           onOpen: () => {
             opened();

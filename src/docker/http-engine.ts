@@ -28,6 +28,7 @@ import {
   toVolumeDetails,
   type VolumeInfo,
 } from "./engine-shapes.js";
+import { type EngineVersion, toEngineVersion, type VersionInfo } from "./engine-version.js";
 import { toDockerError } from "./errors.js";
 import { readExecStream, withinExecLimits } from "./exec-limits.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
@@ -82,6 +83,12 @@ export class HttpEngine implements DockerEngine {
 
   async ping(): Promise<void> {
     await this.json("GET", "/_ping", { action: "answer a ping from" }, undefined, "text");
+  }
+
+  async version(): Promise<EngineVersion> {
+    return toEngineVersion(
+      await this.json<VersionInfo>("GET", "/version", { action: "report the version of" }),
+    );
   }
 
   async inspectContainer(container: string): Promise<ContainerDetails> {

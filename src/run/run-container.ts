@@ -14,6 +14,7 @@ import { RUN_LAYOUT } from "../delivery/secret-dir.js";
 import { renderStaticFiles } from "../delivery/static-files.js";
 import type { DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
+import { DOCKER_CLI, type DockerCli } from "./docker-cli.js";
 import { becomeDocker } from "./exec-docker.js";
 import { imageToRun, inspectLocalImage } from "./image-to-run.js";
 import type { RunArgs } from "./run-args.js";
@@ -57,12 +58,13 @@ export interface RunSurroundings {
   ensureAgent(engineHost: string): Promise<BackgroundAgent>;
   /** A line for the person (stderr). */
   notice(text: string): void;
-  /** The docker CLI (default `docker` on PATH). */
-  docker?: string;
+  /** The CLI to become (default `docker` on PATH); a promise, so it can be found meanwhile. */
+  docker?: DockerCli | Promise<DockerCli>;
 }
 
 export interface PreparedRun {
-  /** `docker` arguments: `run`, what delivery needs, then the user's as given. */
+  docker: string;
+  /** `docker` arguments: its global options, `run`, what delivery needs, then the user's as given. */
   argv: string[];
   /** A sign-in prompt used the terminal. */
   signedIn: boolean;
@@ -121,7 +123,8 @@ export async function prepareRun(
   deps.logger.debug(`profiles ${names.join(", ")} resolved`);
   const signedIn = await ensureSignedIn(deps, resolved, surroundings);
   deps.logger.debug(signedIn ? "signed in" : "sign-in valid");
-  const image = await imageToRun(engine, args, surroundings.docker ?? "docker", local);
+  const cli = await (surroundings.docker ?? DOCKER_CLI);
+  const image = await imageToRun(engine, args, cli, local);
   deps.logger.debug(`image ${args.image} on the engine`);
   const files = renderStaticFiles(resolved.map(settingsOf), RUN_LAYOUT);
   const checked = await prepareRunVolume(engine, { name: args.image, id: image.id }, files, known);
@@ -143,7 +146,11 @@ export async function prepareRun(
   }
   deps.logger.debug(`agent ${agent.started ? "started" : "running"} (pid ${agent.pid})`);
   const delivery = deliveryOptions(names, checked.volume, grantFor(grantKey, names));
-  return { argv: ["run", ...delivery, ...args.options, args.image, ...args.command], signedIn };
+  return {
+    docker: cli.command,
+    argv: [...cli.globalArgs, "run", ...delivery, ...args.options, args.image, ...args.command],
+    signedIn,
+  };
 }
 
 /**
@@ -158,9 +165,5 @@ export async function runContainer(
 ): Promise<number> {
   const prepared = await prepareRun(deps, args, surroundings);
   deps.logger.debug(`docker run (${args.image})`);
-  return becomeDocker(prepared.argv, {
-    env: deps.env,
-    execve: !prepared.signedIn,
-    ...(surroundings.docker === undefined ? {} : { docker: surroundings.docker }),
-  });
+  return becomeDocker(prepared.argv, { env: deps.env, execve: !prepared.signedIn, docker: prepared.docker });
 }
