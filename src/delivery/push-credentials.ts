@@ -19,6 +19,12 @@ import { renderStaticFiles } from "./static-files.js";
 export interface PushOptions {
   /** Owner of the files instead of the container's `Config.User` (Dev Containers `remoteUser`). */
   user?: string;
+  /**
+   * Every profile the container's config names, when some of them get no credentials in this
+   * push (the agent cannot get them): they stay in the config, so their note is what the AWS
+   * tools print. Default: the pushed profiles.
+   */
+  configProfiles?: readonly ProfileSettings[];
   signal?: AbortSignal;
 }
 
@@ -79,7 +85,12 @@ export async function pushCredentials(
     { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
   ];
   const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
-  return runPushScript(engine, details, { profiles, secretFiles, secrets }, options);
+  return runPushScript(
+    engine,
+    details,
+    { profiles: options.configProfiles ?? profiles, secretFiles, secrets },
+    options,
+  );
 }
 
 /** What one push script writes: the credentials, or (with no secret files) status notes. */
