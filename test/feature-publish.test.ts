@@ -13,7 +13,7 @@ import {
   serializedBuild,
   upJson,
 } from "./devcontainer-support.js";
-import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
+import { arnOf, PROFILES, startRunFixture, type RunFixture } from "./run-support.js";
 import { sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import { startOciRegistry, type OciRegistry } from "./support/oci-registry.js";
@@ -125,13 +125,19 @@ describe("the Feature published to an OCI registry and used by reference", () =>
         "get-caller-identity",
         "--endpoint-url",
         fx.endpoint,
-        "--region",
-        "eu-west-1",
       ],
       cliOptions(),
     );
     expect(identity.exitCode, identity.all).toBe(0);
     expect(JSON.parse(identity.stdout)).toMatchObject({ Arn: arnOf("dev") });
+    // No --region above: the host's [profile dev] region reaches the container in the config the
+    // agent pushes over the Feature's build-time one (which cannot know it).
+    const region = await execa(
+      DEVCONTAINER,
+      ["exec", "--workspace-folder", workspace, "aws", "configure", "get", "region"],
+      cliOptions(),
+    );
+    expect(region.stdout.trim(), region.all).toBe(PROFILES.dev.region);
 
     const info = await docker.getContainer(outcome.containerId).inspect();
     expect(info.Config.Env).toEqual(
