@@ -57,7 +57,7 @@ const sso = (args: readonly string[]) =>
   });
 
 describe("the npm tarball", () => {
-  it("holds the bundled CLI, the Feature and the demo's image recipes, and no tests or sources", () => {
+  it("holds the bundled CLI, the Feature and the demo's image recipes, and no tests, sources or tsc output", () => {
     expect(packed).toEqual(
       expect.arrayContaining([
         "package.json",
@@ -70,15 +70,17 @@ describe("the npm tarball", () => {
         "docker/build-test-images.sh",
       ]),
     );
+    // The command runs from dist/bin alone (esbuild's bundle): tsc's per-module output and its
+    // source maps beside it, and the test-only Podman setup script, stay out.
     const stray = packed.filter(
       (path) =>
-        !/^(package\.json|README\.md|LICENSE)$/.test(path) &&
-        !/^(dist|devcontainer-feature\/src|docker)\//.test(path),
+        !/^(package\.json|README\.md|LICENSE|docker\/build-test-images\.sh)$/.test(path) &&
+        !/^(dist\/bin|devcontainer-feature\/src|docker\/images)\//.test(path),
     );
     expect(stray).toEqual([]);
     expect(
       packed.filter((path) =>
-        /(^|\/)(test|src)\/|\.test\.|\.ts$/.test(path.replace(/^devcontainer-feature\/src\//, "")),
+        /(^|\/)(test|src)\/|\.test\.|\.ts$|\.map$/.test(path.replace(/^devcontainer-feature\/src\//, "")),
       ),
     ).toEqual([]);
   });
