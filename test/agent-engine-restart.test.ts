@@ -10,11 +10,10 @@ import type { DockerEngine } from "../src/docker/engine.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { IDLE_COMMAND, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome, sampleConfig } from "./support/host.js";
+import { agentTestDeps } from "./support/in-process-agent.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import { grantFlags } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
@@ -78,14 +77,7 @@ beforeAll(async () => {
   cleanups.push(() => idc.close());
   home = await makeTestHome({ config: sampleConfig(idc.startUrl), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
-  const deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  const deps = agentTestDeps(home, logs);
   const seeded = idc.createSession();
   await writeSsoToken(
     tokenCachePath(deps.paths.ssoCacheDir, { sessionName: "my-sso", startUrl: idc.startUrl }),

@@ -1,10 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentFiles } from "../src/agent/agent-files.js";
-import type { AgentLock } from "../src/agent/agent-lock.js";
-import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
-import { startAgent } from "../src/agent/agent.js";
 import { buildStatusReport } from "../src/agent/status-report.js";
 import { loadGrantKey } from "../src/agent/grant-key.js";
 import { wipeManagedContainers } from "../src/agent/wipe-managed.js";
@@ -24,6 +21,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { startLockedAgent } from "./support/in-process-agent.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import { grantLabels } from "./support/grant.js";
 import { ensureTestImages } from "./support/images.js";
@@ -54,7 +52,6 @@ let home: TestHome;
 let deps: Deps;
 let engine: DockerEngine;
 let agent: AgentHandle;
-let lock: AgentLock;
 let busybox: string;
 let app: TestContainer;
 /** The engine for the test's own reads. */
@@ -100,19 +97,7 @@ beforeAll(async () => {
     registrationExpiresAt: isoSeconds(seeded.registrationExpiresAt),
     ...(seeded.refreshToken === undefined ? {} : { refreshToken: seeded.refreshToken }),
   });
-  engine = createDockerEngine({ env: {}, home: home.home });
-  const files = agentFiles(home.env, home.home, engine.host);
-  const outcome = await acquireAgentLock(files, engine.host);
-  if (outcome.kind !== "acquired") throw new Error("lock held");
-  lock = outcome.lock;
-  cleanups.push(() => lock.release());
-  agent = await startAgent(deps, {
-    engine,
-    openBrowser: false,
-    stateFile: files.stateFile,
-    retry: { baseMs: 200, maxMs: 1000 },
-  });
-  cleanups.push(() => agent.stop());
+  ({ agent, engine } = await startLockedAgent(deps, home, { retry: { baseMs: 200, maxMs: 1000 } }, cleanups));
   events.attach(agent, ["pushed", "fetchFailed", "loginStarted", "loginFinished"]);
   await agent.ready;
   app = await startContainer(busybox, await labelled("r-app"));

@@ -9,12 +9,11 @@ import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll, waitForDockerEvent } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { agentTestDeps } from "./support/in-process-agent.js";
 import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import { grantEnv, grantLabels } from "./support/grant.js";
@@ -116,14 +115,7 @@ beforeAll(async () => {
   cleanups.push(() => idc.close());
   home = await makeTestHome({ config: agentConfig(idc.startUrl, PROFILES), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
-  const deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  const deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
   proxy = await startSocketProxy("/var/run/docker.sock");
   cleanups.push(() => proxy.cut());

@@ -7,8 +7,6 @@ import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { signIn } from "./cli-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
@@ -16,6 +14,7 @@ import { grantLabels } from "./support/grant.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { agentTestDeps } from "./support/in-process-agent.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Issue 9, finding 4 (design invariant 9): ten containers whose push never returns and one that
@@ -107,14 +106,7 @@ beforeAll(async () => {
     ].join("\n"),
     endpointEnv: idc.endpointEnv(),
   });
-  deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
   // The good one first: the engine lists the newest first, so a reconcile reaches it last.
   const labelled = { user: "dev", labels: await grantLabels(home.home, PROFILE, home.env) };

@@ -15,8 +15,6 @@ import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc, RequestLogEntry } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { assertBuilt, runCli } from "./cli-support.js";
 import type { TestContainer } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
@@ -24,6 +22,7 @@ import { loadGrantKey } from "../src/agent/grant-key.js";
 import { startContainer, sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
+import { agentTestDeps } from "./support/in-process-agent.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Issue 9, finding 5: an SSO session that ends under a running agent. Each test kills the
@@ -93,14 +92,7 @@ async function startRig(): Promise<Rig> {
   const home = await makeTestHome({ config: config(idc.startUrl), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
   const logs: string[] = [];
-  const deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (l) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${l}`),
-    }),
-  });
+  const deps = agentTestDeps(home, logs);
   const tokenPath = (legacy = false) =>
     tokenCachePath(deps.paths.ssoCacheDir, {
       sessionName: legacy ? undefined : SESSION,

@@ -10,11 +10,11 @@ import { startAgent } from "../src/agent/agent.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
 import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
-import { startFakeIdc } from "../src/fake-idc/index.js";
 import { createDeps } from "../src/runtime/deps.js";
 import { createLogger } from "../src/runtime/logger.js";
 import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
+import { startGatewayIdc } from "./support/gateway-idc.js";
 import { makeTestHome } from "./support/host.js";
 import { grantLabels } from "./support/grant.js";
 import { IMAGE_BUILD_TIMEOUT_MS, ensureTestImages } from "./support/images.js";
@@ -108,9 +108,7 @@ beforeAll(async () => {
     );
   }
   const image = (await ensureTestImages()).debianAws;
-  idc = await startFakeIdc({ host: "0.0.0.0" });
-  cleanups.push(() => idc.close());
-  endpoint = `http://host.docker.internal:${new URL(idc.url).port}`;
+  ({ idc, endpoint } = await startGatewayIdc(cleanups));
   home = await makeTestHome({
     config: [
       `[profile ${PROFILE}]`,

@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentFiles } from "../src/agent/agent-files.js";
-import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
-import { startAgent } from "../src/agent/agent.js";
 import { resolveProfile } from "../src/credentials/resolve-profile.js";
 import { supplyKey } from "../src/credentials/supply-key.js";
 import { MAX_NOTE_CHARS } from "../src/delivery/push-notes.js";
-import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
-import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { assertBuilt, runCli, signIn } from "./cli-support.js";
 import { awsCallerArn, PY_CALLER_IDENTITY } from "./run-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
@@ -19,7 +12,9 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
 import type { TestHome } from "./support/host.js";
+import { startGatewayIdc } from "./support/gateway-idc.js";
 import { makeTestHome } from "./support/host.js";
+import { agentTestDeps, startLockedAgent } from "./support/in-process-agent.js";
 import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 
 // Issue 13, phase 2: profiles that assume a role from an IAM Identity Center profile, supplied
@@ -110,33 +105,12 @@ const cleanups: (() => PromiseLike<unknown>)[] = [];
 beforeAll(async () => {
   images = await ensureTestImages();
   assertBuilt();
-  idc = await startFakeIdc({ host: "0.0.0.0", lifetimes: { assumedRoleCapSeconds: ASSUMED_SECONDS } });
-  cleanups.push(() => idc.close());
-  endpoint = `http://host.docker.internal:${new URL(idc.url).port}`;
+  ({ idc, endpoint } = await startGatewayIdc(cleanups, { assumedRoleCapSeconds: ASSUMED_SECONDS }));
   home = await makeTestHome({ config: config(idc.startUrl), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
-  deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
-  const engine = createDockerEngine({ env: {}, home: home.home });
-  // Held by this process, as `sso-docker agent` holds it: `sso-docker status` then reads our state.
-  const files = agentFiles(home.env, home.home, engine.host);
-  const lock = await acquireAgentLock(files, engine.host);
-  if (lock.kind !== "acquired") throw new Error(`an agent already runs for ${home.home}`);
-  cleanups.push(() => lock.lock.release());
-  agent = await startAgent(deps, {
-    engine,
-    openBrowser: false,
-    stateFile: files.stateFile,
-    retry: { baseMs: 500, maxMs: 5000 },
-  });
-  cleanups.push(() => agent.stop());
+  ({ agent } = await startLockedAgent(deps, home, { retry: { baseMs: 500, maxMs: 5000 } }, cleanups));
   events.attach(agent, ["pushed", "pushFailed", "noted", "refreshed", "fetchFailed"]);
   await agent.ready;
 }, IMAGE_BUILD_TIMEOUT_MS);

@@ -1,6 +1,7 @@
 import { appendFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { runFixtureForFile } from "./run-support.js";
+import { BOTO3_STS_CLIENT, sdkLoopsArgs } from "./support/sdk-loops.js";
 
 // Issue 13, phase 2: `sso-docker run --profile app`, where app assumes a role from the SSO
 // profile dev, with the fake's AssumeRole credentials living 20 s (a refresh round every ~10 s).
@@ -17,14 +18,7 @@ const PY_LOOP = `
 import json, re, sys, time, boto3
 from botocore.config import Config
 endpoint, seconds = sys.argv[1], float(sys.argv[2])
-client = boto3.client("sts", endpoint_url=endpoint, config=Config(retries={"total_max_attempts": 1}))
-signed = {"key": None}
-def capture(request, **_):
-    auth = request.headers.get("Authorization", "")
-    auth = auth.decode() if isinstance(auth, bytes) else auth
-    match = re.search(r"Credential=([^/]+)/", auth)
-    signed["key"] = match.group(1) if match else None
-client.meta.events.register("before-send.sts.GetCallerIdentity", capture)
+${BOTO3_STS_CLIENT}
 failures, t0, i = 0, time.monotonic(), 0
 while time.monotonic() - t0 < seconds:
     signed["key"] = None
@@ -82,22 +76,7 @@ describe("sso-docker run --profile with a role chain", () => {
         `\n[profile app]\nrole_arn = ${DEPLOYER}\nsource_profile = dev\nrole_session_name = app-run\nregion = ap-southeast-2\n`,
       );
       const result = await fx.run(
-        [
-          "--profile",
-          "app",
-          "--rm",
-          "-u",
-          "dev",
-          fx.images.debianAws,
-          "sh",
-          "-c",
-          BOTH,
-          "sh",
-          fx.endpoint,
-          PY_LOOP,
-          CLI_LOOP,
-          String(LOOP_SECONDS),
-        ],
+        sdkLoopsArgs(fx, "app", BOTH, [PY_LOOP, CLI_LOOP], [String(LOOP_SECONDS)]),
         { timeoutMs: (LOOP_SECONDS + 45) * 1000 },
       );
       const lines = result.stdout

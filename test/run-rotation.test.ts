@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
+import { BOTO3_STS_CLIENT, sdkLoopsArgs } from "./support/sdk-loops.js";
 
 // Acceptance 2 of issue 3: with role credentials living 30 s in the fake, one `sso-docker run`
 // container runs a boto3 loop and a JS SDK v3 loop side by side, each with ONE client object
@@ -21,14 +22,7 @@ const PY_LOOP = `
 import json, re, sys, time, boto3
 from botocore.config import Config
 endpoint, n, period = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-client = boto3.client("sts", endpoint_url=endpoint, config=Config(retries={"total_max_attempts": 1}))
-signed = {"key": None}
-def capture(request, **_):
-    auth = request.headers.get("Authorization", "")
-    auth = auth.decode() if isinstance(auth, bytes) else auth
-    match = re.search(r"Credential=([^/]+)/", auth)
-    signed["key"] = match.group(1) if match else None
-client.meta.events.register("before-send.sts.GetCallerIdentity", capture)
+${BOTO3_STS_CLIENT}
 failures, t0 = 0, time.monotonic()
 for i in range(n):
     time.sleep(max(0.0, t0 + i * period - time.monotonic()))
@@ -109,23 +103,7 @@ describe("credentials rotate under long-lived SDK clients", () => {
     async () => {
       const started = Date.now();
       const result = await fx.run(
-        [
-          "--profile",
-          "dev",
-          "--rm",
-          "-u",
-          "dev",
-          fx.images.debianAws,
-          "sh",
-          "-c",
-          BOTH,
-          "sh",
-          fx.endpoint,
-          PY_LOOP,
-          JS_LOOP,
-          String(ITERATIONS),
-          String(PERIOD_SECONDS),
-        ],
+        sdkLoopsArgs(fx, "dev", BOTH, [PY_LOOP, JS_LOOP], [String(ITERATIONS), String(PERIOD_SECONDS)]),
         { debug: true, timeoutMs: RUN_TIMEOUT_MS },
       );
       const elapsed = Date.now() - started;

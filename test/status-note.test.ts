@@ -1,19 +1,12 @@
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentFiles } from "../src/agent/agent-files.js";
-import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
-import { startAgent } from "../src/agent/agent.js";
 import type { AgentStateFile } from "../src/agent/agent-state.js";
 import { readAgentState } from "../src/agent/agent-state.js";
 import { tokenCachePath } from "../src/aws-files/token-cache.js";
 import { SHM_SECRET_DIR } from "../src/delivery/paths.js";
-import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
-import { startFakeIdc } from "../src/fake-idc/index.js";
 import type { Deps } from "../src/runtime/deps.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { assertBuilt, runCli, signIn } from "./cli-support.js";
 import { awsCallerArn } from "./run-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
@@ -21,7 +14,9 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
 import type { TestHome } from "./support/host.js";
+import { startGatewayIdc } from "./support/gateway-idc.js";
 import { makeTestHome } from "./support/host.js";
+import { agentTestDeps, startLockedAgent } from "./support/in-process-agent.js";
 import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 
 // Issue 10: when the agent cannot supply a container, the container's own AWS CLI says why (the
@@ -74,35 +69,17 @@ const signedIn = () => signIn(deps.paths, idc, SESSION);
 beforeAll(async () => {
   images = await ensureTestImages();
   assertBuilt();
-  idc = await startFakeIdc({ host: "0.0.0.0", lifetimes: { roleCredentialSeconds: ROLE_SECONDS } });
-  cleanups.push(() => idc.close());
-  endpoint = `http://host.docker.internal:${new URL(idc.url).port}`;
+  ({ idc, endpoint } = await startGatewayIdc(cleanups, { roleCredentialSeconds: ROLE_SECONDS }));
   home = await makeTestHome({ config: config(idc.startUrl), endpointEnv: idc.endpointEnv() });
   cleanups.push(() => home[Symbol.asyncDispose]());
-  deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  deps = agentTestDeps(home, logs);
   await signedIn();
-  const engine = createDockerEngine({ env: {}, home: home.home });
-  // Held by this process, as `sso-docker agent` holds it: `sso-docker status` then reads our state.
-  const files = agentFiles(home.env, home.home, engine.host);
-  const lock = await acquireAgentLock(files, engine.host);
-  if (lock.kind !== "acquired") throw new Error(`an agent already runs for ${home.home}`);
-  cleanups.push(() => lock.lock.release());
-  stateFile = files.stateFile;
-  agent = await startAgent(deps, {
-    engine,
-    openBrowser: false,
-    stateFile,
-    retry: { baseMs: 200, maxMs: 1000 },
-    signedOutPollMs: 200,
-  });
-  cleanups.push(() => agent.stop());
+  ({ agent, stateFile } = await startLockedAgent(
+    deps,
+    home,
+    { retry: { baseMs: 200, maxMs: 1000 }, signedOutPollMs: 200 },
+    cleanups,
+  ));
   events.attach(agent, ["pushed", "pushFailed", "noted", "refreshed", "fetchFailed", "signedOut"]);
   await agent.ready;
 }, IMAGE_BUILD_TIMEOUT_MS);
