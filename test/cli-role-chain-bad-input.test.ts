@@ -295,14 +295,13 @@ describe.concurrent("role chains: bad input", { timeout: 60_000 }, () => {
     });
   });
 
-  it("a container asking for a chained profile: refused until the agent supplies them", async ({
+  it("a container asking for a chain that cannot resolve: grant refuses it with the chain's reason", async ({
     expect,
   }) => {
     await withCtx(async (ctx) => {
-      await expectRefused(expect, ctx, ["grant", "--profile", "app"], {
-        message:
-          'Profile "app" assumes a role (role_arn, from profile "base"); sso-docker does not supply role-chained profiles to containers yet.',
-        next: "Use it on the host: sso-docker credentials --profile app",
+      await expectRefused(expect, ctx, ["grant", "--profile", "app", "--profile", "loop-a"], {
+        message: 'Profile "loop-a" has a loop in source_profile: loop-a → loop-b → loop-a.',
+        next: `Edit source_profile in [profile loop-b] of ${ctx.home.configFile}`,
       });
     });
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./cli-support.js";
 import { IDLE_COMMAND, sweepTestContainers } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { filesAfterSignOut, secretFiles } from "./support/secret-dir.js";
 import { pushedCredentials, startRunFixture, type RunFixture } from "./run-support.js";
 
 // DESIGN.md invariant 6 on a shared engine: `sso-docker logout` removes the credentials it
@@ -17,12 +18,8 @@ async function nameOf(id: string): Promise<string> {
   return (await execa("docker", ["inspect", "-f", "{{.Name}}", id])).stdout.replace(/^\//, "");
 }
 
-async function secretFiles(id: string): Promise<string> {
-  const ls = await execa("docker", ["exec", "-u", "0", id, "ls", "-A", "/run/sso-docker/secrets"], {
-    reject: false,
-  });
-  return ls.exitCode === 0 ? ls.stdout : "(none)";
-}
+const SECRETS = "/run/sso-docker/secrets";
+const secretsOf = (id: string) => secretFiles(id, SECRETS);
 
 beforeAll(async () => {
   [mine, theirs] = await Promise.all([startRunFixture(), startRunFixture()]);
@@ -45,8 +42,8 @@ afterAll(async () => {
 
 describe("sso-docker logout on a shared engine", () => {
   it("empties the containers this HOME supplied and leaves another user's alone, saying so", async () => {
-    expect(await secretFiles(ids.mine)).toBe("credentials\ndev.json");
-    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
+    expect(await secretsOf(ids.mine)).toBe("credentials\ndev.json");
+    expect(await secretsOf(ids.theirs)).toBe("credentials\ndev.json");
 
     const result = await runCli(["logout"], mine.env);
     expect(result.exitCode).toBe(0);
@@ -59,8 +56,8 @@ describe("sso-docker logout on a shared engine", () => {
     expect(removed?.split(", ")).not.toContain(theirName);
     expect(left?.split(", ")).toContain(theirName);
 
-    expect(await secretFiles(ids.mine)).toBe("(none)");
-    expect(await secretFiles(ids.theirs)).toBe("credentials\ndev.json");
+    expect(await filesAfterSignOut(ids.mine, SECRETS)).toEqual([]);
+    expect(await secretsOf(ids.theirs)).toBe("credentials\ndev.json");
     // Their AWS CLI still works from the credentials they had.
     const read = await execa("docker", [
       "exec",

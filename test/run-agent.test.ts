@@ -35,8 +35,8 @@ describe("sso-docker run and the agent", () => {
     const notice = NOTICE.exec(said[0] ?? "");
     expect(notice?.[1]).toBe("unix:///var/run/docker.sock");
     const pid = Number(notice?.[2]);
-    expect(await fx.agentPid()).toBe(pid);
-    expect(await agentProcesses()).toEqual([pid]);
+    expect(await fx.agentPid(), await fx.agentLog()).toBe(pid);
+    expect(await agentProcesses(), await fx.agentLog()).toEqual([pid]);
 
     const later = await fx.run(["--profile", "dev", "-d", busybox, ...IDLE_COMMAND]);
     expect([later.exitCode, later.stderr]).toEqual([0, ""]);

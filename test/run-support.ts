@@ -64,19 +64,30 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** `run <args>`, labelled for the sweep, with the host gateway added (the fake runs on the host). */
-export function runArgv(args: readonly string[]): string[] {
-  return [
-    "run",
-    "--label",
-    `${TEST_LABEL}=${testRunId}`,
-    "--add-host",
-    "host.docker.internal:host-gateway",
-    ...args,
-  ];
+/** How containers of the engine under test reach the host, where the fake runs. */
+export interface RunEngine {
+  /** Added to the CLI's environment (DOCKER_HOST, …). */
+  env: Record<string, string>;
+  /** `docker run` options that make `hostName` resolve to the host. */
+  hostArgs: readonly string[];
+  hostName: string;
 }
 
-export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promise<RunFixture> {
+export const DOCKER_RUN_ENGINE: RunEngine = {
+  env: {},
+  hostArgs: ["--add-host", "host.docker.internal:host-gateway"],
+  hostName: "host.docker.internal",
+};
+
+/** `run <args>`, labelled for the sweep, with the host gateway added (the fake runs on the host). */
+export function runArgv(args: readonly string[], hostArgs = DOCKER_RUN_ENGINE.hostArgs): string[] {
+  return ["run", "--label", `${TEST_LABEL}=${testRunId}`, ...hostArgs, ...args];
+}
+
+export async function startRunFixture(
+  lifetimes: Partial<Lifetimes> = {},
+  engine: RunEngine = DOCKER_RUN_ENGINE,
+): Promise<RunFixture> {
   assertBuilt();
   const [images, idc, home] = await Promise.all([
     ensureTestImages(),
@@ -109,6 +120,7 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     PATH: `${NODE_DIR}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
     HOME: home.home,
     ...idc.endpointEnv(),
+    ...engine.env,
   };
   const port = new URL(idc.url).port;
   const files = agentFiles(env, home.home, locateEngine({ env, home: home.home }).host);
@@ -126,15 +138,19 @@ export async function startRunFixture(lifetimes: Partial<Lifetimes> = {}): Promi
     home,
     images,
     env,
-    endpoint: `http://host.docker.internal:${port}`,
+    endpoint: `http://${engine.hostName}:${port}`,
     async run(args, options = {}) {
-      const result = await execa(BIN, [...(options.debug === true ? ["--debug"] : []), ...runArgv(args)], {
-        env: { ...env, ...options.env },
-        extendEnv: false,
-        stdin: "ignore",
-        reject: false,
-        timeout: options.timeoutMs ?? 60_000,
-      });
+      const result = await execa(
+        BIN,
+        [...(options.debug === true ? ["--debug"] : []), ...runArgv(args, engine.hostArgs)],
+        {
+          env: { ...env, ...options.env },
+          extendEnv: false,
+          stdin: "ignore",
+          reject: false,
+          timeout: options.timeoutMs ?? 60_000,
+        },
+      );
       return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
     },
     async hostSecrets() {

@@ -11,6 +11,8 @@ export interface AgentFiles {
   stateFile: string;
   /** stdout/stderr of a `--detach`ed agent. */
   logFile: string;
+  /** Where `agent stop` asks the agent to stop (stop-request.ts): no signals needed. */
+  stopFile: string;
 }
 
 /** `$XDG_STATE_HOME/sso-docker` when set, else `~/.sso-docker`. */
@@ -33,5 +35,6 @@ export function agentFiles(
     pidFile: join(dir, `agent-${key}.pid`),
     stateFile: join(dir, `agent-${key}.json`),
     logFile: join(dir, `agent-${key}.log`),
+    stopFile: join(dir, `agent-${key}.stop`),
   };
 }

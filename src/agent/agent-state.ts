@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { isRefreshable } from "../auth/access-token.js";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
 import { readSsoToken, tokenCachePath } from "../aws-files/token-cache.js";
+import { describeChain } from "../credentials/resolve-profile.js";
 import type { Deps } from "../runtime/deps.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { ManagedContainer } from "./container-syncer.js";
@@ -51,6 +52,8 @@ export interface ContainerState {
   /** ISO time with milliseconds. */
   lastPush?: string;
   lastError?: string;
+  /** The profiles that assume a role, each as "app ← sso-base (AssumeRole arn:…)". */
+  chains?: string[];
 }
 
 export interface RefusedState {
@@ -108,6 +111,7 @@ export async function buildAgentState(input: {
       // Milliseconds kept: a refresh round over many containers lasts about a second.
       ...(m.lastPush === undefined ? {} : { lastPush: new Date(m.lastPush).toISOString() }),
       ...(m.lastError === undefined ? {} : { lastError: m.lastError }),
+      ...chainsOf(m),
     })),
     refused: [...(input.refused ?? [])],
   };
@@ -175,4 +179,9 @@ export class StateWriter {
       this.onError(err);
     }
   }
+}
+
+function chainsOf(m: ManagedContainer): { chains?: string[] } {
+  const chains = m.resolved.flatMap((r) => describeChain(r) ?? []);
+  return chains.length === 0 ? {} : { chains };
 }

@@ -1,9 +1,11 @@
 import type { CredentialSourceOptions } from "../credentials/credential-source.js";
 import { CredentialSource } from "../credentials/credential-source.js";
 import { refreshDueAt } from "../credentials/refresh-timing.js";
-import { identityKey } from "../credentials/role-credentials.js";
+import { finalRole } from "../credentials/resolve-profile.js";
+import { supplyKey } from "../credentials/supply-key.js";
 import type { DockerEngine, DockerEvent } from "../docker/engine.js";
 import { createDockerEngine } from "../docker/engine.js";
+import { containerActionFilter } from "../docker/event-stream.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentEventName, AgentListener } from "./agent-events.js";
 import { AgentEmitter } from "./agent-events.js";
@@ -161,13 +163,13 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
    */
   async function refreshRound(key: string): Promise<void> {
     const first = syncer.usersOf(key)[0];
-    const resolved = first?.resolved.find((r) => identityKey(r.identity) === key);
+    const resolved = first?.resolved.find((r) => supplyKey(r) === key);
     if (!resolved) return; // nobody uses it any more: let the timer lapse
     try {
       const credentials = await guard.obtain(resolved, { signal, persistent: true });
       scheduler.rearm(key, refreshDueAt(credentials));
       const users = syncer.usersOf(key);
-      const { roleName, accountId } = resolved.identity;
+      const { roleName, accountId } = finalRole(resolved);
       const role = `${roleName}@${accountId}`;
       logger.info(
         `refreshed ${role} (expires ${isoSeconds(credentials.expiration)}); pushing to ${users.length} container(s)`,
@@ -240,7 +242,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         let opened: () => void = () => undefined;
         const open = new Promise<void>((resolve) => (opened = resolve));
         const events = engine.events({
-          filters: { type: ["container"], event: CONTAINER_EVENTS },
+          filters: { type: ["container"], event: containerActionFilter(CONTAINER_EVENTS) },
           signal,
           onOpen: () => {
             opened();

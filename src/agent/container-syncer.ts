@@ -1,7 +1,7 @@
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
-import { resolveProfile } from "../credentials/resolve-profile.js";
+import { isChainFault, outputSettings, resolveProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
-import { identityKey } from "../credentials/role-credentials.js";
+import { supplyKey } from "../credentials/supply-key.js";
 import { refreshDueAt } from "../credentials/refresh-timing.js";
 import type { DeliveryProfile, ProfileSettings } from "../delivery/profile-files.js";
 import { validateProfileName } from "../delivery/profile-files.js";
@@ -32,9 +32,11 @@ import { SupplyTroubles } from "./supply-troubles.js";
 export interface ManagedContainer {
   details: ContainerDetails;
   participation: Participation;
-  /** One per `participation.profiles` entry, same order. */
+  /** The `participation.profiles` that resolved, in that order (`session.profileName` is the name asked for). */
   resolved: ResolvedProfile[];
-  /** identity key → access key id last pushed, so a refresh round skips containers that have it. */
+  /** The profiles that did not resolve (a broken role chain), and why: the others are supplied. */
+  unresolved: Map<string, Trouble>;
+  /** supply key (supply-key.ts) → access key id last pushed, so a refresh round skips containers that have it. */
   pushedKeys: Map<string, string>;
   lastPush?: number;
   credentialExpiry?: number;
@@ -98,12 +100,10 @@ function isNotFound(err: unknown): boolean {
   return cause?.statusCode === 404;
 }
 
-function toDelivery(name: string, resolved: ResolvedProfile, credentials: RoleCredentials): DeliveryProfile {
-  const { region, output } = resolved.profile;
+function toDelivery(resolved: ResolvedProfile, credentials: RoleCredentials): DeliveryProfile {
   return {
-    name,
-    ...(region === undefined ? {} : { region }),
-    ...(output === undefined ? {} : { output }),
+    name: resolved.session.profileName,
+    ...outputSettings(resolved),
     credentials: { ...credentials, expiration: new Date(credentials.expiration) },
   };
 }
@@ -183,7 +183,7 @@ export class ContainerSyncer {
 
   /**
    * (Re)syncs a container. Requests while one runs are coalesced into one more run, so a
-   * burst of events costs at most two pushes.
+   * burst of events costs at most two pushes. Never rejects: a failure is logged.
    */
   request(id: string, reason: SyncReason): Promise<void> {
     const running = this.syncs.get(id);
@@ -200,7 +200,12 @@ export class ContainerSyncer {
       while (entry.again !== undefined && !this.options.signal.aborted) {
         const next = entry.again;
         entry.again = undefined;
-        await this.syncOnce(id, next);
+        try {
+          await this.syncOnce(id, next);
+        } catch (err) {
+          // One container's failure must not end the agent that serves all the others.
+          this.options.deps.logger.warn(`cannot sync container ${id.slice(0, 12)}: ${messageOf(err)}`);
+        }
       }
     })().finally(() => {
       this.syncs.delete(id);
@@ -224,9 +229,7 @@ export class ContainerSyncer {
 
   /** Containers holding credentials of this identity. */
   usersOf(identity: string): ManagedContainer[] {
-    return [...this.containers.values()].filter((m) =>
-      m.resolved.some((r) => identityKey(r.identity) === identity),
-    );
+    return [...this.containers.values()].filter((m) => m.resolved.some((r) => supplyKey(r) === identity));
   }
 
   /**
@@ -302,18 +305,35 @@ export class ContainerSyncer {
     const managed = this.upsert(details, participation);
     try {
       checkParticipation(details, participation);
-      managed.resolved = await Promise.all(
-        participation.profiles.map((name) => resolveProfile(deps, name, { forContainer: true })),
-      );
     } catch (err) {
       managed.resolved = [];
+      managed.unresolved.clear();
       this.setTrouble(managed, reasonForFailure(err));
       this.recordFailure(managed, err);
       return;
     }
+    // A profile whose role chain does not resolve keeps only itself from the container.
+    const settled = await Promise.allSettled(
+      participation.profiles.map((name) => resolveProfile(deps, name, { forContainer: true })),
+    );
+    // Any other failure (a profile kept out of containers, one that is not there) refuses the
+    // container's request as a whole: it gets none of its profiles, as before it asked for chains.
+    const refusal = settled.find((r) => r.status === "rejected" && !isChainFault(r.reason));
+    if (refusal?.status === "rejected") {
+      managed.resolved = [];
+      managed.unresolved.clear();
+      this.setTrouble(managed, reasonForFailure(refusal.reason));
+      this.recordFailure(managed, refusal.reason);
+      return;
+    }
+    const failures = this.resolveEach(managed, settled);
     // Resolved again: a trouble of the container's own may be over, one of its identities may not be.
     delete managed.trouble;
     this.updateNotes(managed);
+    if (managed.resolved.length === 0) {
+      this.recordFailure(managed, failures[0]);
+      return;
+    }
     await this.push(managed, reason);
   }
 
@@ -362,6 +382,7 @@ export class ContainerSyncer {
       details,
       participation,
       resolved: [],
+      unresolved: new Map(),
       pushedKeys: new Map(),
       notes: newNoteState(),
       controller: new AbortController(),
@@ -386,33 +407,35 @@ export class ContainerSyncer {
     let fetched = false;
     try {
       const t0 = performance.now();
-      const credentials = await Promise.all(managed.resolved.map((r) => guard.obtain(r, { signal })));
+      const { supplied, missed } = await obtainEach(managed.resolved, (r) => guard.obtain(r, { signal }));
       fetched = true;
       const t1 = performance.now();
-      const profiles = managed.resolved.map((r, i) =>
-        toDelivery(participation.profiles[i] ?? r.profile.profileName, r, credentials[i] as RoleCredentials),
-      );
+      const profiles = supplied.map(({ resolved, credentials }) => toDelivery(resolved, credentials));
       await this.noteWriter.beforePush(managed);
       const result = await pushCredentials(engine, details, profiles, {
         ...(participation.user === undefined ? {} : { user: participation.user }),
+        ...(supplied.length === participation.profiles.length
+          ? {}
+          : { configProfiles: this.settingsOf(managed) }),
         signal,
       }).finally(() => {
         this.noteWriter.afterPush(managed);
       });
-      const expiration = Math.min(...credentials.map((c) => c.expiration));
+      const expiration = Math.min(...supplied.map(({ credentials }) => credentials.expiration));
       managed.lastPush = deps.clock.now();
       managed.credentialExpiry = expiration;
       delete managed.lastError;
       delete managed.trouble;
       // A trouble reported while the push ran (a sign-out) still wants its note.
       this.updateNotes(managed);
-      managed.resolved.forEach((r, i) => {
-        const c = credentials[i] as RoleCredentials;
-        const key = identityKey(r.identity);
+      for (const { resolved, credentials: c } of supplied) {
+        const key = supplyKey(resolved);
         managed.pushedKeys.set(key, c.accessKeyId);
         this.options.scheduleRefresh(key, refreshDueAt(c));
-      });
-      const line = `pushed ${participation.profiles.join(",")} to ${details.name} (uid ${result.uid}); expires ${isoSeconds(expiration)} [${reason}]`;
+      }
+      // The status notes say why the others are missing (the guard reported each failure).
+      if (missed.length > 0) this.retryFetches(managed);
+      const line = `pushed ${profiles.map((p) => p.name).join(",")} to ${details.name} (uid ${result.uid}); expires ${isoSeconds(expiration)} [${reason}]`;
       if (reason === "refresh") deps.logger.debug(line);
       else deps.logger.info(line);
       deps.logger.debug(
@@ -422,7 +445,7 @@ export class ContainerSyncer {
       emitter.emit("pushed", {
         containerId: details.id,
         containerName: details.name,
-        profiles: participation.profiles,
+        profiles: profiles.map((p) => p.name),
         expiration,
         reason,
         at: managed.lastPush,
@@ -447,9 +470,40 @@ export class ContainerSyncer {
    */
   private retryFetches(managed: ManagedContainer): void {
     for (const r of managed.resolved) {
-      const identity = identityKey(r.identity);
+      const identity = supplyKey(r);
       if (this.troubles.has(identity)) this.options.retryFetch?.(identity);
     }
+  }
+
+  /**
+   * Keeps the profiles that resolved and, for the others, why not (since when the first failed);
+   * each new reason is logged once. Returns the errors.
+   */
+  private resolveEach(
+    managed: ManagedContainer,
+    settled: PromiseSettledResult<ResolvedProfile>[],
+  ): unknown[] {
+    const { deps } = this.options;
+    const { profiles } = managed.participation;
+    const unresolved = new Map<string, Trouble>();
+    const errors: unknown[] = [];
+    managed.resolved = [];
+    settled.forEach((result, i) => {
+      const name = profiles[i] ?? "";
+      if (result.status === "fulfilled") {
+        managed.resolved.push(result.value);
+        return;
+      }
+      errors.push(result.reason);
+      const reason = reasonForFailure(result.reason);
+      const before = managed.unresolved.get(name);
+      unresolved.set(name, { ...reason, since: before?.since ?? deps.clock.now(), transient: false });
+      const line = `container ${managed.details.name}, profile ${name}: ${messageOf(result.reason)}`;
+      if (before?.why === reason.why) deps.logger.debug(line);
+      else deps.logger.warn(line);
+    });
+    managed.unresolved = unresolved;
+    return errors;
   }
 
   private setTrouble(managed: ManagedContainer, reason: Reason): void {
@@ -470,24 +524,19 @@ export class ContainerSyncer {
         .map((profile) => ({ profile, text: noteText(profile, trouble, trouble.since) }));
     }
     const notes: StatusNote[] = [];
-    managed.resolved.forEach((r, i) => {
-      const told = this.troubles.toTell(identityKey(r.identity));
-      const profile = profiles[i];
-      if (told !== undefined && profile !== undefined)
-        notes.push({ profile, text: noteText(profile, told, told.since) });
-    });
+    for (const profile of profiles) {
+      const r = managed.resolved.find((each) => each.session.profileName === profile);
+      const told = r === undefined ? managed.unresolved.get(profile) : this.troubles.toTell(supplyKey(r));
+      if (told !== undefined) notes.push({ profile, text: noteText(profile, told, told.since) });
+    }
     return notes;
   }
 
   /** Every profile the container's config can name, with the settings a credentials push would give it. */
   private settingsOf(managed: ManagedContainer): ProfileSettings[] {
     return managed.participation.profiles.filter(isSyncable).map((name) => {
-      const profile = managed.resolved.find((r) => r.profile.profileName === name)?.profile;
-      return {
-        name,
-        ...(profile?.region === undefined ? {} : { region: profile.region }),
-        ...(profile?.output === undefined ? {} : { output: profile.output }),
-      };
+      const resolved = managed.resolved.find((r) => r.session.profileName === name);
+      return { name, ...(resolved === undefined ? {} : outputSettings(resolved)) };
     });
   }
 
@@ -527,4 +576,24 @@ export class ContainerSyncer {
     });
     this.options.onChange();
   }
+}
+
+/**
+ * Each profile's credentials, failures apart: one profile its agent cannot get keeps only itself
+ * from the container (its status note says why). Throws the first failure when none succeeded.
+ */
+async function obtainEach(
+  resolved: readonly ResolvedProfile[],
+  obtain: (r: ResolvedProfile) => Promise<RoleCredentials>,
+): Promise<{ supplied: { resolved: ResolvedProfile; credentials: RoleCredentials }[]; missed: unknown[] }> {
+  const settled = await Promise.allSettled(resolved.map(obtain));
+  const supplied: { resolved: ResolvedProfile; credentials: RoleCredentials }[] = [];
+  const missed: unknown[] = [];
+  settled.forEach((result, i) => {
+    const r = resolved[i];
+    if (result.status === "rejected") missed.push(result.reason);
+    else if (r !== undefined) supplied.push({ resolved: r, credentials: result.value });
+  });
+  if (supplied.length === 0 && missed.length > 0) throw missed[0];
+  return { supplied, missed };
 }

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { SpawnOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { ensurePrivateDir, withCacheLock } from "../aws-files/cache-files.js";
 import type { Env } from "../runtime/env.js";
@@ -66,11 +67,11 @@ export async function spawnDetachedAgent(options: DetachOptions): Promise<Detach
   await ensurePrivateDir(options.files.dir);
   const log = openSync(options.files.logFile, "a", 0o600);
   try {
-    const child = spawn(process.execPath, [options.cliPath, ...options.args], {
-      detached: true,
-      stdio: ["ignore", log, log, "ipc"],
-      env: { ...options.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [options.cliPath, ...options.args],
+      detachedSpawnOptions(log, options.env),
+    );
     const outcome = await new Promise<DetachOutcome>((resolve) => {
       const timer = setTimeout(() => {
         resolve({ kind: "failed", message: "the agent did not report back within 30 s" });
@@ -94,6 +95,15 @@ export async function spawnDetachedAgent(options: DetachOptions): Promise<Detach
   } finally {
     closeSync(log);
   }
+}
+
+/**
+ * Its own session (its own process group; on Windows, no console shared with the caller), the
+ * log file for output, an IPC channel to report back on, and no console window of its own on
+ * Windows, where a detached console program would otherwise open one for as long as it runs.
+ */
+export function detachedSpawnOptions(log: number, env: Env): SpawnOptions {
+  return { detached: true, windowsHide: true, stdio: ["ignore", log, log, "ipc"], env: { ...env } };
 }
 
 /** In the detached child: report to the parent, then drop the channel so both can go their ways. */

@@ -8,14 +8,16 @@ import { cachedAccessToken, waitForNewSignIn } from "../auth/sign-in-watch.js";
 import { tokenCachePath } from "../aws-files/token-cache.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
+import { finalRole } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
-import { identityKey } from "../credentials/role-credentials.js";
+import { supplyKey } from "../credentials/supply-key.js";
 import type { Deps } from "../runtime/deps.js";
 import { SessionExpiredError } from "../runtime/errors.js";
 import type { AgentEmitter } from "./agent-events.js";
 import type { BackoffOptions } from "./backoff.js";
 import { backoffMs } from "./backoff.js";
 import type { SupplyReport } from "./status-note.js";
+import { untilAborted } from "../runtime/until-aborted.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
@@ -116,7 +118,7 @@ export class SessionGuard {
       }
       try {
         const credentials = await source.get(resolved);
-        this.options.onSupply?.({ kind: "ok", identity: identityKey(resolved.identity) });
+        this.options.onSupply?.({ kind: "ok", identity: supplyKey(resolved) });
         return credentials;
       } catch (err) {
         options.signal.throwIfAborted();
@@ -128,14 +130,15 @@ export class SessionGuard {
         }
         this.options.onSupply?.({
           kind: "failed",
-          identity: identityKey(resolved.identity),
+          identity: supplyKey(resolved),
           resolved,
           error: err,
           transient: transient(err),
         });
         if (!options.persistent && !transient(err)) throw err;
         const delay = backoffMs(attempt++, retry);
-        const identity = `${resolved.identity.roleName}@${resolved.identity.accountId}`;
+        const { roleName, accountId } = finalRole(resolved);
+        const identity = `${roleName}@${accountId}`;
         deps.logger.warn(
           `getting credentials for profile ${resolved.session.profileName} (${identity}) failed: ${messageOf(err)}; retrying in ${formatDelay(delay)}`,
         );
@@ -169,7 +172,7 @@ export class SessionGuard {
       };
       this.sessions.set(key, state);
     }
-    state.identities.set(identityKey(resolved.identity), resolved);
+    state.identities.set(supplyKey(resolved), resolved);
     if (!state.watching) this.watchForSignOut(state);
     return state;
   }
@@ -329,18 +332,6 @@ export class SessionGuard {
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts; the listener is removed either way. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => {
-      signal.removeEventListener("abort", onAbort);
-    });
-  });
-}
 
 export function formatDelay(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`;

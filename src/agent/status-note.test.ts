@@ -3,6 +3,7 @@ import type { SessionRef } from "../auth/session-ref.js";
 import { toServiceError } from "../auth/service-errors.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { ProfileError } from "../runtime/errors.js";
+import { MAX_NOTE_CHARS } from "../delivery/push-notes.js";
 import { noteText, reasonForFailure, reasonForSignIn } from "./status-note.js";
 import { SupplyTroubles, TRANSIENT_NOTE_AFTER_MS } from "./supply-troubles.js";
 
@@ -40,6 +41,21 @@ describe("status note text", () => {
     expect(noteText("ops", reason, SINCE)).toBe(
       "the agent on the host cannot get credentials for profile ops: role ReadOnlyAccess in account 111111111111 is no longer assigned to you (ForbiddenException) — since 2026-12-05T10:00:00Z; on the host run `sso-docker configure --profile ops`",
     );
+  });
+
+  it("cuts a long reason to fit the note, never the command after it", () => {
+    const long = {
+      why: `STS denied AssumeRole: ${"arn:aws:iam::444444444444:role/x ".repeat(20)}`,
+      next: "sso-docker status",
+    };
+    const text = noteText("app", long, SINCE);
+    expect(Array.from(text)).toHaveLength(MAX_NOTE_CHARS);
+    expect(text).toMatch(
+      /^the agent on the host cannot get credentials for profile app: STS denied AssumeRole: arn:/,
+    );
+    expect(text.endsWith("… — since 2026-12-05T10:00:00Z; on the host run `sso-docker status`")).toBe(true);
+    // A short one is left whole.
+    expect(noteText("app", { why: "short", next: "sso-docker status" }, SINCE)).toContain(": short — since");
   });
 
   it("says which session waits for a sign-in, and the command that gives one", () => {

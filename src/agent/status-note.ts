@@ -1,6 +1,7 @@
 import type { SessionRef } from "../auth/session-ref.js";
 import { describeSession, loginHint } from "../auth/session-ref.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
+import { MAX_NOTE_CHARS } from "../delivery/push-notes.js";
 import { isoSeconds } from "../runtime/time-format.js";
 
 /** What the session guard tells the agent about getting one identity's credentials. */
@@ -66,5 +67,10 @@ export function reasonForSignIn(session: SessionRef, waiting: "login" | "signedO
  * --profile dev`". Names and times only: never a key or token.
  */
 export function noteText(profile: string, reason: Reason, since: number): string {
-  return `the agent on the host cannot get credentials for profile ${profile}: ${reason.why} — since ${isoSeconds(since)}; on the host run \`${reason.next}\``;
+  const head = `the agent on the host cannot get credentials for profile ${profile}: `;
+  const tail = ` — since ${isoSeconds(since)}; on the host run \`${reason.next}\``;
+  // A long reason (STS quotes both ARNs) is cut, never the command that follows it.
+  const room = MAX_NOTE_CHARS - Array.from(head + tail).length;
+  const why = Array.from(reason.why);
+  return `${head}${why.length > room ? `${why.slice(0, Math.max(0, room - 1)).join("")}…` : reason.why}${tail}`;
 }

@@ -1,6 +1,5 @@
 import type { Deps } from "../runtime/deps.js";
-import { ProfileError } from "../runtime/errors.js";
-import { loadAwsConfig } from "../aws-files/config-read.js";
+import { loadAwsConfig, lookupSection, type AwsConfig } from "../aws-files/config-read.js";
 import { withCredentialsFile } from "../aws-files/credentials-file.js";
 import { resolveSsoEndpoints } from "../aws-files/endpoints.js";
 import { assertAllowedInContainers, resolveSsoProfile } from "../aws-files/profiles.js";
@@ -14,6 +13,13 @@ import { resolveStsSettings, type StsSettings } from "./sts-settings.js";
 
 export interface ResolvedChain extends RoleChain {
   sts: StsSettings;
+  /** The named profile's own `region` / `output`: a container's config shows those, not the SSO root's. */
+  settings: ProfileOutputSettings;
+}
+
+export interface ProfileOutputSettings {
+  region?: string;
+  output?: string;
 }
 
 /**
@@ -33,6 +39,41 @@ export interface ResolvedProfile {
 export function finalRole(resolved: ResolvedProfile): { accountId: string; roleName: string } {
   const last = resolved.chain?.steps.at(-1);
   return last ?? resolved.identity;
+}
+
+const CHAIN_FAULT = Symbol.for("sso-docker.RoleChainFault");
+
+/**
+ * Whether resolveProfile failed on the profile's role chain (a loop, a missing or non-SSO
+ * source): a fault of that profile alone, where any other failure (kept out of containers, not
+ * an SSO profile at all) is one of the container's request as a whole.
+ */
+export function isChainFault(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[CHAIN_FAULT] === true;
+}
+
+function asChainFault<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (typeof err === "object" && err !== null) Object.defineProperty(err, CHAIN_FAULT, { value: true });
+    throw err;
+  }
+}
+
+/** `region` and `output` of the profile as named: its own for a chain, else the SSO profile's. */
+export function outputSettings(resolved: ResolvedProfile): ProfileOutputSettings {
+  const { region, output } = resolved.chain?.settings ?? resolved.profile;
+  // An empty `region =` says nothing: the container's config leaves it out rather than write it empty.
+  return { ...(region ? { region } : {}), ...(output ? { output } : {}) };
+}
+
+/** "app ← sso-base (AssumeRole arn:aws:iam::…:role/x)", or undefined for a profile that assumes no role. */
+export function describeChain(resolved: ResolvedProfile): string | undefined {
+  const { chain } = resolved;
+  if (!chain) return undefined;
+  const names = [...chain.steps.map((s) => s.profileName).reverse(), chain.sourceProfile];
+  return `${names.join(" ← ")} (AssumeRole ${chain.steps.map((s) => s.roleArn).join(", then ")})`;
 }
 
 export function sessionOf(profile: SsoProfile): SessionRef {
@@ -70,19 +111,12 @@ export async function resolveProfile(
   const config = await loadAwsConfig(configFile);
   // The AWS CLI resolves role_arn / source_profile over both files.
   const known = await withCredentialsFile(config, deps.paths.credentialsFile);
-  const chain = resolveRoleChain(known, profileName, configFile);
+  // A profile kept out of containers is refused as such, whatever its chain.
+  if (options.forContainer === true) assertAllowedInContainers(config, profileName, configFile);
+  const chain = asChainFault(() => resolveRoleChain(known, profileName, configFile));
   const profile = chain
-    ? resolveSsoProfile(known, chain.sourceProfile, configFile)
+    ? asChainFault(() => resolveSsoProfile(known, chain.sourceProfile, configFile))
     : resolveSsoProfile(config, profileName, configFile);
-  if (options.forContainer === true) {
-    assertAllowedInContainers(config, profileName, configFile);
-    if (chain) {
-      throw new ProfileError(
-        `Profile "${profileName}" assumes a role (role_arn, from profile "${chain.sourceProfile}"); sso-docker does not supply role-chained profiles to containers yet.`,
-        { hint: `Use it on the host: sso-docker credentials --profile ${profileName}` },
-      );
-    }
-  }
   return {
     profile,
     // Messages and hints name the profile the user asked for; `login --profile` resolves it to the same session.
@@ -99,8 +133,15 @@ export async function resolveProfile(
           chain: {
             ...chain,
             sts: resolveStsSettings({ env: deps.env, config: known, profileName, configFile }),
+            settings: namedSettings(known, profileName),
           },
         }
       : {}),
   };
+}
+
+function namedSettings(config: AwsConfig, profileName: string): ProfileOutputSettings {
+  const section = lookupSection(config.profiles, profileName) ?? {};
+  const { region, output } = section;
+  return { ...(region === undefined ? {} : { region }), ...(output === undefined ? {} : { output }) };
 }

@@ -2,7 +2,6 @@ import type { AssumeRoleStep } from "../aws-files/role-chain.js";
 import type { Deps } from "../runtime/deps.js";
 import { assumeRole } from "./assume-role.js";
 import {
-  assumeRoleCacheKey,
   readAssumeRoleCache,
   removeAssumeRoleCache,
   writeAssumeRoleCache,
@@ -11,9 +10,9 @@ import {
 import { isRefusedCredentials, toAssumeRoleError } from "./assume-role-errors.js";
 import type { ResolvedChain, ResolvedProfile } from "./resolve-profile.js";
 import type { RoleCredentials } from "./role-credentials.js";
-import { identityKey } from "./role-credentials.js";
 import { SingleFlightCache } from "./single-flight-cache.js";
 import { stsOrigin } from "./sts-settings.js";
+import { chainPrefixKey } from "./supply-key.js";
 
 export interface RoleChainSourceOptions {
   isFresh: (credentials: RoleCredentials) => boolean;
@@ -153,6 +152,5 @@ class RefusedSource extends Error {
 
 /** One memory entry per chain prefix: the same role assumed from different sources is not the same session. */
 function stepKey(resolved: ResolvedProfile, chain: ResolvedChain, index: number): string {
-  const steps = chain.steps.slice(0, index + 1).map(assumeRoleCacheKey);
-  return `${identityKey(resolved.identity)}>${steps.join(">")}`;
+  return chainPrefixKey(resolved.identity, chain.steps.slice(0, index + 1));
 }

@@ -19,6 +19,12 @@ import { renderStaticFiles } from "./static-files.js";
 export interface PushOptions {
   /** Owner of the files instead of the container's `Config.User` (Dev Containers `remoteUser`). */
   user?: string;
+  /**
+   * Every profile the container's config names, when some of them get no credentials in this
+   * push (the agent cannot get them): they stay in the config, so their note is what the AWS
+   * tools print. Default: the pushed profiles.
+   */
+  configProfiles?: readonly ProfileSettings[];
   signal?: AbortSignal;
 }
 
@@ -71,11 +77,14 @@ export async function pushCredentials(
 ): Promise<PushResult> {
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   checkProfiles(profiles, details.name);
-  return runPushScript(engine, details, renderSecretFiles(profiles), options);
+  return runPushScript(engine, details, renderSecretFiles(profiles, options.configProfiles), options);
 }
 
 /** The files a credentials push writes, whatever carries the script (docker exec, ssh). */
-export function renderSecretFiles(profiles: readonly DeliveryProfile[]): PushContent {
+export function renderSecretFiles(
+  profiles: readonly DeliveryProfile[],
+  configProfiles?: readonly ProfileSettings[],
+): PushContent {
   const secretFiles = [
     ...profiles.map((p) => ({
       name: encodeProfileFileName(p.name),
@@ -84,7 +93,7 @@ export function renderSecretFiles(profiles: readonly DeliveryProfile[]): PushCon
     { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
   ];
   const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
-  return { profiles, secretFiles, secrets };
+  return { profiles: configProfiles ?? profiles, secretFiles, secrets };
 }
 
 /** What one push script writes: the credentials, or (with no secret files) status notes. */

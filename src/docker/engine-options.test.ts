@@ -94,3 +94,106 @@ describe("toEngineEndpoint", () => {
     expect(() => toEngineEndpoint({ host: "fd://", source: "DOCKER_HOST" })).toThrow(/fd:\/\/.*DOCKER_HOST/);
   });
 });
+
+describe("locateEngine on Windows", () => {
+  const profile = "C:\\Users\\me";
+  const winMeta = (dir: string, name: string) =>
+    `${dir}\\contexts\\meta\\${createHash("sha256").update(name).digest("hex")}\\meta.json`;
+  /** A fake %USERPROFILE%\.docker (or DOCKER_CONFIG) as Docker Desktop for Windows leaves it. */
+  function windowsFiles(dir: string, config: object | undefined): (path: string) => string {
+    const tree: Record<string, string> = {
+      [winMeta(dir, "desktop-linux")]: JSON.stringify({
+        Name: "desktop-linux",
+        Metadata: { Description: "Docker Desktop" },
+        Endpoints: { docker: { Host: "npipe:////./pipe/dockerDesktopLinuxEngine", SkipTLSVerify: false } },
+      }),
+    };
+    if (config !== undefined) tree[`${dir}\\config.json`] = JSON.stringify(config);
+    return (path) => {
+      const text = tree[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT ${path}`), { code: "ENOENT" });
+      return text;
+    };
+  }
+
+  it("defaults to the docker_engine named pipe, not a unix socket", () => {
+    const located = locateEngine({
+      env: {},
+      home: profile,
+      platform: "win32",
+      readFile: windowsFiles(profile, undefined),
+    });
+    expect(located).toEqual({ host: "npipe:////./pipe/docker_engine", source: "default" });
+    expect(toEngineEndpoint(located, "win32")).toEqual({
+      kind: "unix",
+      socketPath: "\\\\.\\pipe\\docker_engine",
+    });
+  });
+  it("follows the current context of %USERPROFILE%\\.docker\\config.json to its pipe", () => {
+    const dir = `${profile}\\.docker`;
+    const located = locateEngine({
+      env: {},
+      home: profile,
+      platform: "win32",
+      readFile: windowsFiles(dir, { auths: {}, currentContext: "desktop-linux" }),
+    });
+    expect(located).toEqual({
+      host: "npipe:////./pipe/dockerDesktopLinuxEngine",
+      source: "context desktop-linux",
+    });
+    expect(toEngineEndpoint(located, "win32")).toEqual({
+      kind: "unix",
+      socketPath: "\\\\.\\pipe\\dockerDesktopLinuxEngine",
+    });
+  });
+  it("reads DOCKER_CONFIG instead of the profile's .docker, and DOCKER_CONTEXT over its currentContext", () => {
+    const dir = "D:\\docker-config";
+    const env = { DOCKER_CONFIG: dir };
+    const read = windowsFiles(dir, { currentContext: "desktop-linux" });
+    expect(locateEngine({ env, home: profile, platform: "win32", readFile: read }).source).toBe(
+      "context desktop-linux",
+    );
+    expect(
+      locateEngine({
+        env: { ...env, DOCKER_CONTEXT: "default" },
+        home: profile,
+        platform: "win32",
+        readFile: read,
+      }),
+    ).toEqual({ host: "npipe:////./pipe/docker_engine", source: "default" });
+  });
+  it("lets DOCKER_HOST win, and the default context mean DOCKER_HOST or the pipe", () => {
+    const read = windowsFiles(`${profile}\\.docker`, { currentContext: "desktop-linux" });
+    const env = { DOCKER_HOST: "tcp://127.0.0.1:2375" };
+    expect(locateEngine({ env, home: profile, platform: "win32", readFile: read }).host).toBe(
+      "tcp://127.0.0.1:2375",
+    );
+    expect(
+      locateEngine({ env: {}, home: profile, context: "default", platform: "win32", readFile: read }).host,
+    ).toBe("npipe:////./pipe/docker_engine");
+  });
+});
+
+describe("toEngineEndpoint with named pipes", () => {
+  const at = (host: string) => toEngineEndpoint({ host, source: "DOCKER_HOST" }, "win32");
+  it("turns npipe:// addresses into the \\\\.\\pipe\\ paths node:net opens; a bare npipe:// is the default pipe", () => {
+    expect(at("npipe://")).toEqual({ kind: "unix", socketPath: "\\\\.\\pipe\\docker_engine" });
+    expect(at("npipe:////./pipe/docker_engine")).toEqual({
+      kind: "unix",
+      socketPath: "\\\\.\\pipe\\docker_engine",
+    });
+    expect(at("npipe:////./pipe/podman-machine-default")).toEqual({
+      kind: "unix",
+      socketPath: "\\\\.\\pipe\\podman-machine-default",
+    });
+  });
+  it("refuses what is no pipe, and pipes on other systems, naming the address", () => {
+    expect(() => at("npipe:////./docker_engine")).toThrow(
+      /npipe:\/\/\/\/\.\/docker_engine.*DOCKER_HOST.*not a named pipe/,
+    );
+    expect(() => at("npipe:////server/pipe/x/../y")).toThrow(/not a named pipe/);
+    expect(() => toEngineEndpoint({ host: "npipe://", source: "context x" }, "linux")).toThrow(
+      /"npipe:\/\/" \(context x\) is a Windows named pipe/,
+    );
+  });
+});

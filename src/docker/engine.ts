@@ -1,9 +1,11 @@
 import type { Env } from "../runtime/env.js";
 import { locateEngine, toEngineEndpoint } from "./engine-options.js";
+import type { EngineVersion } from "./engine-version.js";
 import type { DockerEvent } from "./event-stream.js";
 import { HttpEngine } from "./http-engine.js";
 
 export type { DockerEvent } from "./event-stream.js";
+export type { EngineVersion } from "./engine-version.js";
 
 /** The parts of `docker inspect` that sso-docker reads. */
 export interface ContainerDetails {
@@ -91,6 +93,8 @@ export interface DockerEngine {
   /** The engine address, for messages. */
   readonly host: string;
   ping(): Promise<void>;
+  /** Which engine it is (Docker, Podman) and its version. */
+  version(): Promise<EngineVersion>;
   inspectContainer(container: string): Promise<ContainerDetails>;
   /** `undefined` when the engine does not have the image. */
   inspectImage(image: string): Promise<ImageDetails | undefined>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEventStream, type DockerEvent } from "./event-stream.js";
+import { containerActionFilter, parseEventStream, type DockerEvent } from "./event-stream.js";
 
 async function collect(chunks: string[]): Promise<DockerEvent[]> {
   const events: DockerEvent[] = [];
@@ -33,5 +33,35 @@ describe("parseEventStream", () => {
       },
       { type: "container", action: "die", id: "abc", attributes: {}, time: 1700000001000 },
     ]);
+  });
+
+  it("gives Podman's container events Docker's names (died, remove), and no other type's", async () => {
+    const line = (Type: string, Action: string) =>
+      JSON.stringify({ Type, Action, Actor: { ID: "abc" }, time: 1 }) + "\n";
+    const events = await collect([
+      line("container", "died"),
+      line("container", "remove"),
+      line("container", "die"),
+      line("volume", "remove"),
+    ]);
+    expect(events.map((e) => `${e.type} ${e.action}`)).toEqual([
+      "container die",
+      "container destroy",
+      "container die",
+      "volume remove",
+    ]);
+  });
+});
+
+describe("containerActionFilter", () => {
+  it("adds Podman's names for the Docker actions asked for", () => {
+    expect(containerActionFilter(["start", "die", "destroy"])).toEqual([
+      "start",
+      "die",
+      "destroy",
+      "died",
+      "remove",
+    ]);
+    expect(containerActionFilter(["start"])).toEqual(["start"]);
   });
 });

@@ -17,10 +17,30 @@ interface RawEvent {
   timeNano?: number;
 }
 
+/**
+ * Podman names some container events its own way: 4.3's compat API sends `remove` where Docker
+ * sends `destroy`, and its own stream says `died` for `die`. Events reach the rest of sso-docker
+ * under Docker's names.
+ */
+const PODMAN_CONTAINER_ACTIONS: Readonly<Record<string, string>> = { died: "die", remove: "destroy" };
+
+/** Docker's container actions with what Podman calls them, for an engine `event` filter. */
+export function containerActionFilter(actions: readonly string[]): string[] {
+  const podman = Object.entries(PODMAN_CONTAINER_ACTIONS)
+    .filter(([, docker]) => actions.includes(docker))
+    .map(([name]) => name);
+  return [...actions, ...podman];
+}
+
+function actionOf(raw: RawEvent): string {
+  const action = raw.Action ?? "";
+  return raw.Type === "container" ? (PODMAN_CONTAINER_ACTIONS[action] ?? action) : action;
+}
+
 function toEvent(raw: RawEvent): DockerEvent {
   return {
     type: raw.Type ?? "",
-    action: raw.Action ?? "",
+    action: actionOf(raw),
     id: raw.Actor?.ID ?? "",
     attributes: raw.Actor?.Attributes ?? {},
     time: raw.timeNano === undefined ? (raw.time ?? 0) * 1000 : Math.floor(raw.timeNano / 1e6),

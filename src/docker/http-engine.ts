@@ -28,10 +28,12 @@ import {
   toVolumeDetails,
   type VolumeInfo,
 } from "./engine-shapes.js";
+import { type EngineVersion, toEngineVersion, type VersionInfo } from "./engine-version.js";
 import { toDockerError } from "./errors.js";
 import { readExecStream, withinExecLimits } from "./exec-limits.js";
 import { parseEventStream, type DockerEvent } from "./event-stream.js";
 import { SshConnectionPool } from "./ssh-dialer.js";
+import { untilAborted } from "../runtime/until-aborted.js";
 
 /**
  * Without TLS there is no server name to send, but node:http's agent still works one out from the
@@ -81,6 +83,12 @@ export class HttpEngine implements DockerEngine {
 
   async ping(): Promise<void> {
     await this.json("GET", "/_ping", { action: "answer a ping from" }, undefined, "text");
+  }
+
+  async version(): Promise<EngineVersion> {
+    return toEngineVersion(
+      await this.json<VersionInfo>("GET", "/version", { action: "report the version of" }),
+    );
   }
 
   async inspectContainer(container: string): Promise<ContainerDetails> {
@@ -391,18 +399,6 @@ export class HttpEngine implements DockerEngine {
 }
 
 /** `promise`, or the signal's reason as soon as it aborts (the request itself runs to its end). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => {
-      signal.removeEventListener("abort", onAbort);
-    });
-  });
-}
 
 async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { writeSync } from "node:fs";
 import type { DockerEngine, ImageDetails } from "../docker/engine.js";
 import { DockerError } from "../runtime/errors.js";
+import type { DockerCli } from "./docker-cli.js";
 import { exitOf } from "./docker-process.js";
 import type { RunArgs } from "./run-args.js";
 
@@ -17,7 +18,7 @@ export function inspectLocalImage(engine: DockerEngine, args: RunArgs): Promise<
 export async function imageToRun(
   engine: DockerEngine,
   args: RunArgs,
-  docker: string,
+  docker: DockerCli,
   local: Promise<ImageDetails | undefined> = inspectLocalImage(engine, args),
 ): Promise<ImageDetails> {
   const found = await local;
@@ -35,8 +36,13 @@ export async function imageToRun(
   if (args.pull === "missing") writeSync(2, `Unable to find image '${args.image}' locally\n`);
   // Pull progress goes to stderr, as with `docker run`: stdout belongs to the container.
   const pull = spawn(
-    docker,
-    ["pull", ...(args.platform === undefined ? [] : ["--platform", args.platform]), args.image],
+    docker.command,
+    [
+      ...docker.globalArgs,
+      "pull",
+      ...(args.platform === undefined ? [] : ["--platform", args.platform]),
+      args.image,
+    ],
     { stdio: ["ignore", 2, "inherit"] },
   );
   const code = await exitOf(pull);

@@ -7,13 +7,14 @@ import { isSessionUsable } from "../auth/session-check.js";
 import type { SessionRef } from "../auth/session-ref.js";
 import { describeSession } from "../auth/session-ref.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
-import { resolveProfile } from "../credentials/resolve-profile.js";
+import { outputSettings, resolveProfile } from "../credentials/resolve-profile.js";
 import { RUN_CONFIG_PATH, RUN_DIR } from "../delivery/paths.js";
 import type { ProfileSettings } from "../delivery/profile-files.js";
 import { RUN_LAYOUT } from "../delivery/secret-dir.js";
 import { renderStaticFiles } from "../delivery/static-files.js";
 import type { DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
+import { DOCKER_CLI, type DockerCli } from "./docker-cli.js";
 import { becomeDocker } from "./exec-docker.js";
 import { imageToRun, inspectLocalImage } from "./image-to-run.js";
 import type { RunArgs } from "./run-args.js";
@@ -43,13 +44,9 @@ export function deliveryOptions(profileNames: readonly string[], volume: string,
   ];
 }
 
-/** What the container's config says of a profile. */
+/** What the container's config says of a profile: under the name asked for, with its own settings (a chain's, not its root's). */
 export function settingsOf(r: ResolvedProfile): ProfileSettings {
-  return {
-    name: r.profile.profileName,
-    ...(r.profile.region ? { region: r.profile.region } : {}),
-    ...(r.profile.output ? { output: r.profile.output } : {}),
-  };
+  return { name: r.session.profileName, ...outputSettings(r) };
 }
 
 /** What `sso-docker run` needs from its surroundings besides Deps; the CLI builds it. */
@@ -61,12 +58,13 @@ export interface RunSurroundings {
   ensureAgent(engineHost: string): Promise<BackgroundAgent>;
   /** A line for the person (stderr). */
   notice(text: string): void;
-  /** The docker CLI (default `docker` on PATH). */
-  docker?: string;
+  /** The CLI to become (default `docker` on PATH); a promise, so it can be found meanwhile. */
+  docker?: DockerCli | Promise<DockerCli>;
 }
 
 export interface PreparedRun {
-  /** `docker` arguments: `run`, what delivery needs, then the user's as given. */
+  docker: string;
+  /** `docker` arguments: its global options, `run`, what delivery needs, then the user's as given. */
   argv: string[];
   /** A sign-in prompt used the terminal. */
   signedIn: boolean;
@@ -125,7 +123,8 @@ export async function prepareRun(
   deps.logger.debug(`profiles ${names.join(", ")} resolved`);
   const signedIn = await ensureSignedIn(deps, resolved, surroundings);
   deps.logger.debug(signedIn ? "signed in" : "sign-in valid");
-  const image = await imageToRun(engine, args, surroundings.docker ?? "docker", local);
+  const cli = await (surroundings.docker ?? DOCKER_CLI);
+  const image = await imageToRun(engine, args, cli, local);
   deps.logger.debug(`image ${args.image} on the engine`);
   const files = renderStaticFiles(resolved.map(settingsOf), RUN_LAYOUT);
   const checked = await prepareRunVolume(engine, { name: args.image, id: image.id }, files, known);
@@ -147,7 +146,11 @@ export async function prepareRun(
   }
   deps.logger.debug(`agent ${agent.started ? "started" : "running"} (pid ${agent.pid})`);
   const delivery = deliveryOptions(names, checked.volume, grantFor(grantKey, names));
-  return { argv: ["run", ...delivery, ...args.options, args.image, ...args.command], signedIn };
+  return {
+    docker: cli.command,
+    argv: [...cli.globalArgs, "run", ...delivery, ...args.options, args.image, ...args.command],
+    signedIn,
+  };
 }
 
 /**
@@ -162,9 +165,5 @@ export async function runContainer(
 ): Promise<number> {
   const prepared = await prepareRun(deps, args, surroundings);
   deps.logger.debug(`docker run (${args.image})`);
-  return becomeDocker(prepared.argv, {
-    env: deps.env,
-    execve: !prepared.signedIn,
-    ...(surroundings.docker === undefined ? {} : { docker: surroundings.docker }),
-  });
+  return becomeDocker(prepared.argv, { env: deps.env, execve: !prepared.signedIn, docker: prepared.docker });
 }

@@ -31,14 +31,17 @@ function stampHash(files: StaticFiles): string {
   return files.stamp.replace(/^# sso-docker /, "");
 }
 
-/** `docker run --mount` value for the volume. */
+/**
+ * `docker run --mount` value for the volume, in the words both the docker CLI and the podman CLI
+ * take: podman refuses `readonly` and `volume-driver` ("invalid mount option"); `ro` is read-only
+ * in both, and volume options alone mean the local driver in both.
+ */
 export function volumeMount(name: string): string {
   return [
     "type=volume",
     `src=${name}`,
     `dst=${RUN_ETC_DIR}`,
-    "readonly",
-    "volume-driver=local",
+    "ro",
     `volume-opt=type=${MISSING_VOLUME_TYPE}`,
     `volume-opt=device=${MISSING_VOLUME_TYPE}`,
   ].join(",");

@@ -20,11 +20,12 @@ export interface Deps {
 
 export function createDeps(options: Partial<Deps> & { debug?: boolean } = {}): Deps {
   const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
   return {
     env,
-    paths: options.paths ?? resolveAwsPaths(env),
+    paths: options.paths ?? resolveAwsPaths(env, platform),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? createLogger({ debug: options.debug ?? false }),
-    platform: options.platform ?? process.platform,
+    platform,
   };
 }

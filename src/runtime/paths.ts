@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import type { Env } from "./env.js";
+import { pathsFor, userHome } from "./home-dir.js";
 
 export interface AwsPaths {
   home: string;
@@ -14,21 +14,28 @@ export interface AwsPaths {
   cliCacheDir: string;
 }
 
-function expandHome(path: string, home: string): string {
-  return path === "~" || path.startsWith("~/") ? join(home, path.slice(1)) : path;
-}
-
-/** Where the AWS CLI would look, honouring HOME and AWS_CONFIG_FILE the way it does. */
-export function resolveAwsPaths(env: Env): AwsPaths {
-  const home = env["HOME"] ?? env["USERPROFILE"] ?? homedir();
+/** Where the AWS CLI would look, honouring the home directory and AWS_CONFIG_FILE the way it does. */
+export function resolveAwsPaths(
+  env: Env,
+  platform: NodeJS.Platform = process.platform,
+  osHome: () => string = homedir,
+): AwsPaths {
+  const path = pathsFor(platform);
+  const home = userHome(env, platform, osHome);
+  // Python's expanduser: `~` alone or followed by a separator (either one on Windows).
+  const expandHome = (file: string): string =>
+    file === "~" || file.startsWith("~/") || (platform === "win32" && file.startsWith("~\\"))
+      ? path.join(home, file.slice(1))
+      : file;
   const configured = env["AWS_CONFIG_FILE"];
-  const configFile = resolve(configured ? expandHome(configured, home) : join(home, ".aws", "config"));
   const credentials = env["AWS_SHARED_CREDENTIALS_FILE"];
   return {
     home,
-    configFile,
-    credentialsFile: resolve(credentials ? expandHome(credentials, home) : join(home, ".aws", "credentials")),
-    ssoCacheDir: join(home, ".aws", "sso", "cache"),
-    cliCacheDir: join(home, ".aws", "cli", "cache"),
+    configFile: path.resolve(configured ? expandHome(configured) : path.join(home, ".aws", "config")),
+    credentialsFile: path.resolve(
+      credentials ? expandHome(credentials) : path.join(home, ".aws", "credentials"),
+    ),
+    ssoCacheDir: path.join(home, ".aws", "sso", "cache"),
+    cliCacheDir: path.join(home, ".aws", "cli", "cache"),
   };
 }

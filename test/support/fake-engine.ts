@@ -9,6 +9,7 @@ export function fakeEngine(given: Partial<DockerEngine> = {}): DockerEngine {
   return {
     host: "unix:///fake.sock",
     ping: unused,
+    version: unused,
     inspectContainer: unused,
     inspectImage: unused,
     listContainers: unused,

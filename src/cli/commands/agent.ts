@@ -4,6 +4,7 @@ import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lo
 import { createLogFileWriter } from "../../agent/agent-log.js";
 import { startAgent } from "../../agent/agent.js";
 import { ensureBackgroundAgent, reportToParent } from "../../agent/detach.js";
+import { planAgentStop, requestAgentStop, watchStopRequests } from "../../agent/stop-request.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import type { DockerEngine } from "../../docker/engine.js";
 import type { Deps } from "../../runtime/deps.js";
@@ -61,6 +62,7 @@ export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promi
     return;
   }
   const child = flags.detachedChild === true;
+  const startedAt = Date.now();
   try {
     const outcome = await acquireAgentLock(files, engine.host);
     if (outcome.kind === "running") {
@@ -80,11 +82,21 @@ export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promi
         openBrowser: flags.browser !== false,
         useDeviceCode: flags.useDeviceCode === true,
       });
+      const stopWatch = watchStopRequests(files, process.pid, startedAt);
       if (child) reportToParent({ kind: "ready", pid: process.pid });
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
+      const reason = await new Promise<string>((resolve) => {
+        process.once("SIGINT", () => {
+          resolve("on SIGINT");
+        });
+        process.once("SIGTERM", () => {
+          resolve("on SIGTERM");
+        });
+        void stopWatch.requested.then(() => {
+          resolve("as asked by `sso-docker agent stop`");
+        });
       });
+      stopWatch.close();
+      deps.logger.info(`agent stopping ${reason}`);
       await handle.stop();
     } finally {
       await lock.release();
@@ -133,16 +145,19 @@ export async function runAgentStop(flags: { context?: string }, globals: GlobalO
     process.stdout.write(`No sso-docker agent is running for ${engine.host}.\n`);
     return;
   }
-  process.kill(pid, "SIGTERM");
+  const plan = planAgentStop(deps.platform, pid);
+  await requestAgentStop(files, pid);
   // The agent removes its pid file on the way out; wait for the process itself to be gone.
   for (let waited = 0; waited < 10_000; waited += 100) {
     if (!isAlive(pid)) {
       process.stdout.write(`Stopped the sso-docker agent for ${engine.host} (pid ${pid}).\n`);
       return;
     }
+    // An agent that does not watch for requests still stops on SIGTERM, where there is one.
+    if (waited === plan.signalAfterMs) process.kill(pid, "SIGTERM");
     await deps.clock.sleep(100);
   }
   throw new SsoDockerError(`The sso-docker agent (pid ${pid}) did not stop within 10 s.`, {
-    hint: `kill -9 ${pid}`,
+    hint: plan.forceCommand,
   });
 }

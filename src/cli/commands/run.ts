@@ -3,6 +3,7 @@ import { agentFiles } from "../../agent/agent-files.js";
 import { ensureBackgroundAgent } from "../../agent/detach.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import { parseRunArgs } from "../../run/run-args.js";
+import { chooseDockerCli } from "../../run/docker-cli.js";
 import { runContainer } from "../../run/run-container.js";
 import { createDeps } from "../../runtime/deps.js";
 import { createLogger } from "../../runtime/logger.js";
@@ -36,6 +37,7 @@ export async function runRun(argv: readonly string[], globals: GlobalOptions): P
   const engine = createDockerEngine({ env: deps.env, home: deps.paths.home });
   process.exitCode = await runContainer(deps, args, {
     engine,
+    docker: chooseDockerCli(engine, deps.env),
     notice: (text) => {
       writeStderr(`${text}\n`);
     },

@@ -1,7 +1,8 @@
 import { agentFiles } from "../../agent/agent-files.js";
 import type { StatusReport } from "../../agent/status-report.js";
 import { buildStatusReport } from "../../agent/status-report.js";
-import { createDockerEngine } from "../../docker/engine.js";
+import { createDockerEngine, type DockerEngine } from "../../docker/engine.js";
+import { describeEngineVersion } from "../../docker/engine-version.js";
 import { createDeps } from "../../runtime/deps.js";
 import { quoteForeign } from "../../runtime/untrusted-text.js";
 import type { GlobalOptions } from "../global-options.js";
@@ -11,21 +12,57 @@ interface StatusFlags {
   context?: string;
 }
 
+/** Which engine answers at the address status reports on. */
+export interface EngineReport {
+  host: string;
+  /** "Docker", "Podman", …; unset when it did not answer. */
+  product?: string;
+  version?: string;
+  /** Why it did not answer. */
+  problem?: string;
+}
+
+const ENGINE_PATIENCE_MS = 3000;
+
+/** One version request, bounded: status answers even when the engine does not. */
+async function engineReport(engine: DockerEngine): Promise<EngineReport> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${ENGINE_PATIENCE_MS / 1000} s`));
+    }, ENGINE_PATIENCE_MS);
+  });
+  try {
+    const version = await Promise.race([engine.version(), late]);
+    return { host: engine.host, product: version.product, version: version.version };
+  } catch (error) {
+    return { host: engine.host, problem: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function renderEngine(engine: EngineReport): string {
+  return engine.product === undefined
+    ? `Engine: ${engine.host}, not answering (${engine.problem ?? "?"})\n\n`
+    : `Engine: ${describeEngineVersion({ product: engine.product, version: engine.version ?? "", apiVersion: "" })} at ${engine.host}\n\n`;
+}
+
 export async function runStatus(flags: StatusFlags, globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
-  // Only the address is needed (to find this engine's agent): nothing here talks to Docker.
   const engine = createDockerEngine({
     env: deps.env,
     home: deps.paths.home,
     ...(flags.context === undefined ? {} : { context: flags.context }),
   });
-  const report = await buildStatusReport(
-    deps,
-    agentFiles(deps.env, deps.paths.home, engine.host),
-    engine.host,
-  );
+  const [report, engineInfo] = await Promise.all([
+    buildStatusReport(deps, agentFiles(deps.env, deps.paths.home, engine.host), engine.host),
+    engineReport(engine),
+  ]);
   process.stdout.write(
-    flags.json === true ? JSON.stringify(report, null, 2) + "\n" : renderStatus(report, Date.now()),
+    flags.json === true
+      ? JSON.stringify({ engine: engineInfo, ...report }, null, 2) + "\n"
+      : renderEngine(engineInfo) + renderStatus(report, Date.now()),
   );
 }
 
@@ -95,8 +132,15 @@ function renderContainers(report: StatusReport, now: number): string {
         relative(c.lastPush, now),
         c.lastError ?? "",
       ]),
-    ])
+    ]) +
+    renderChains(report.containers)
   );
+}
+
+/** "Role chains" and one line per chained profile in use: which role the container's credentials are. */
+function renderChains(containers: StatusReport["containers"]): string {
+  const chains = [...new Set(containers.flatMap((c) => c.chains ?? []))].sort();
+  return chains.length === 0 ? "" : `\nRole chains\n${chains.map((c) => `  ${c}\n`).join("")}`;
 }
 
 /** Containers that ask for credentials this user's agent does not give them. */
