@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { CredentialSource } from "../credentials/credential-source.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
@@ -76,6 +78,8 @@ export async function attachTarget(
     );
   }
   const knownHosts = knownHostsFile(deps.env, deps.paths.home);
+  // ssh pins nothing, and says so only in a warning, when the file's directory is missing.
+  await mkdir(dirname(knownHosts), { recursive: true, mode: 0o700 });
   const probe = await probeTarget(route, { env: deps.env, knownHosts, mode: "pin" });
   const source = new CredentialSource(deps);
   const profiles = await deliveryProfiles(resolved, profileNames, (r) => source.get(r));
@@ -94,19 +98,34 @@ export async function attachTarget(
  * Forgets the target and its pinned key; removes its credentials when it can be reached now
  * (a stopped target is not woken for it: its tmpfs empties when it stops anyway).
  */
-export async function detachTarget(deps: Deps, route: SshRoute): Promise<{ wiped: boolean; found: boolean }> {
+export async function detachTarget(deps: Deps, route: SshRoute): Promise<DetachResult> {
   const id = targetId(route);
   const file = targetStoreFile(deps.env, deps.paths.home);
   const attached = (await readTargets(file)).find((t) => targetId(t.route) === id);
   let wiped = false;
+  let wipeProblem: RemoteTargetError | undefined;
   if (attached !== undefined && (await queryState(attached.route, deps.env)).state === "available") {
     const knownHosts = knownHostsFile(deps.env, deps.paths.home);
-    await wipeTarget(attached.route, attached.probe, { env: deps.env, knownHosts, mode: "verify" });
-    wiped = true;
+    try {
+      await wipeTarget(attached.route, attached.probe, { env: deps.env, knownHosts, mode: "verify" });
+      wiped = true;
+    } catch (error) {
+      // A rebuilt target answers with a new host key: it must still be detachable, or it could
+      // never be re-attached; its old tmpfs went with the rebuild.
+      if (!(error instanceof RemoteTargetError)) throw error;
+      wipeProblem = error;
+    }
   }
   await updateTarget(file, id, undefined);
   forgetHostKey(deps, route);
-  return { wiped, found: attached !== undefined };
+  return { wiped, found: attached !== undefined, ...(wipeProblem === undefined ? {} : { wipeProblem }) };
+}
+
+export interface DetachResult {
+  found: boolean;
+  wiped: boolean;
+  /** Why the credentials could not be removed (the target was forgotten all the same). */
+  wipeProblem?: RemoteTargetError;
 }
 
 function forgetHostKey(deps: Deps, route: SshRoute): void {

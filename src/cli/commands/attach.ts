@@ -51,13 +51,15 @@ export async function runAttach(text: string, flags: AttachFlags, globals: Globa
 export async function runDetach(text: string, globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
   const route = parseTarget(text);
-  const { wiped, found } = await detachTarget(deps, route);
+  const { wiped, found, wipeProblem } = await detachTarget(deps, route);
   const id = targetId(route);
   process.stderr.write(
     !found
       ? `${id} was not attached; its pinned host key, if any, is forgotten.\n`
       : wiped
         ? `Detached ${id} and removed its credentials.\n`
-        : `Detached ${id}; it is not running, so its tmpfs holds nothing now.\n`,
+        : wipeProblem !== undefined
+          ? `Detached ${id} and forgot its host key, but could not remove its credentials: ${wipeProblem.message}\n`
+          : `Detached ${id}; it is not running, so its tmpfs holds nothing now.\n`,
   );
 }
