@@ -18,6 +18,8 @@ export interface FakePlatform extends AsyncDisposable {
   keyFile: string;
   /** Adds a codespace backed by a fresh container; its host key is its own. */
   addCodespace(name: string, options?: ContainerOptions): Promise<TestContainer>;
+  /** A codespace that gh calls Available but whose `ssh --stdio` hangs (`sleep HANG_SECONDS`). */
+  addHungCodespace(name: string): Promise<void>;
   /** gh's state names: Available, Shutdown, Starting, … */
   setState(name: string, state: string): Promise<void>;
   /** A new host key, as a rebuilt codespace has. */
@@ -29,6 +31,9 @@ export interface FakePlatform extends AsyncDisposable {
 // gh's shapes (cli/cli pkg/cmd/codespace): `codespace view -c NAME --json state` prints
 // {"state":"Available"}; `codespace ssh -c NAME --stdio` pipes the codespace's sshd. The real
 // one starts a stopped codespace on ssh: here the call is logged, which is what tests count.
+/** How long a hung connect command sleeps: a number no other process on the machine uses. */
+export const HANG_SECONDS = 3607;
+
 const FAKE_GH = (dir: string) => `#!/bin/sh
 dir='${dir}'
 printf '%s\\n' "gh $*" >> "$dir/calls.log"
@@ -48,6 +53,7 @@ done
 case $sub in
   view) [ "$json" = state ] || exit 1; printf '{"state":"%s"}\\n' "$(cat "$dir/state/$name")" ;;
   ssh) [ -n "$stdio" ] || exit 1
+    [ ! -f "$dir/hang/$name" ] || exec sleep ${HANG_SECONDS}
     exec docker exec -i -u 0 "$(cat "$dir/container/$name")" /usr/sbin/sshd -i -f /etc/ssh/sshd_config ;;
   *) echo "fake gh: no codespace command $sub" >&2; exit 1 ;;
 esac
@@ -56,7 +62,9 @@ esac
 export async function createFakePlatform(image: string): Promise<FakePlatform> {
   const dir = await mkdtemp(join(tmpdir(), "sso-docker-platform-"));
   const binDir = join(dir, "bin");
-  await Promise.all([binDir, join(dir, "state"), join(dir, "container")].map((d) => mkdir(d)));
+  await Promise.all(
+    [binDir, join(dir, "state"), join(dir, "container"), join(dir, "hang")].map((d) => mkdir(d)),
+  );
   await writeFile(join(dir, "calls.log"), "");
   await writeFile(join(binDir, "gh"), FAKE_GH(dir));
   await chmod(join(binDir, "gh"), 0o755);
@@ -85,6 +93,10 @@ export async function createFakePlatform(image: string): Promise<FakePlatform> {
       await writeFile(join(dir, "container", name), c.id);
       await writeFile(join(dir, "state", name), "Available");
       return c;
+    },
+    async addHungCodespace(name) {
+      await writeFile(join(dir, "hang", name), "");
+      await writeFile(join(dir, "state", name), "Available");
     },
     async setState(name, state) {
       await writeFile(join(dir, "state", name), state);
