@@ -3,6 +3,8 @@ import type { BackoffOptions } from "../agent/backoff.js";
 import { backoffMs } from "../agent/backoff.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
+import type { Clock } from "../runtime/clock.js";
+import { systemClock } from "../runtime/clock.js";
 import type { Deps } from "../runtime/deps.js";
 import { deliveryProfiles, resolveTargetProfiles } from "./attach.js";
 import { pushToTarget } from "./remote-push.js";
@@ -20,6 +22,11 @@ export interface RemoteSupplyTuning {
   retry?: BackoffOptions;
   /** An ssh connection (connect command included) is killed after this. */
   sshTimeoutMs?: number;
+  /**
+   * Default: the system clock, not the agent's. The rounds poll on their own, so on an agent
+   * test's manual clock they would be one more sleeper in every step of its timeline.
+   */
+  clock?: Clock;
 }
 
 export interface RemoteSupplyOptions extends RemoteSupplyTuning {
@@ -57,6 +64,7 @@ export async function superviseRemoteTargets(options: RemoteSupplyOptions): Prom
   const { deps, signal } = options;
   const file = targetStoreFile(deps.env, deps.paths.home);
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const clock = options.clock ?? systemClock;
   const served = new Map<string, Served>();
   let storeProblem: string | undefined;
   while (!signal.aborted) {
@@ -78,19 +86,19 @@ export async function superviseRemoteTargets(options: RemoteSupplyOptions): Prom
       if (message !== storeProblem) deps.logger.warn(`remote targets: ${message}`);
       storeProblem = message;
     }
-    const now = deps.clock.now();
+    const now = clock.now();
     for (const entry of served.values()) {
       if (entry.busy || now < entry.notBefore) continue;
       entry.busy = true;
-      void serve(entry, options).finally(() => {
+      void serve(entry, options, clock).finally(() => {
         entry.busy = false;
       });
     }
-    await deps.clock.sleep(pollMs, signal).catch(() => undefined);
+    await clock.sleep(pollMs, signal).catch(() => undefined);
   }
 }
 
-async function serve(entry: Served, options: RemoteSupplyOptions): Promise<void> {
+async function serve(entry: Served, options: RemoteSupplyOptions, clock: Clock): Promise<void> {
   const { deps, emitter, signal } = options;
   const { route, probe } = entry.target;
   const id = targetId(route);
@@ -103,7 +111,7 @@ async function serve(entry: Served, options: RemoteSupplyOptions): Promise<void>
         deps.logger.info(
           `${id} is ${state}${detail === undefined ? "" : ` (${detail})`}: not connecting to it`,
         );
-        emitter.emit("remoteSkipped", { target: id, state, at: deps.clock.now() });
+        emitter.emit("remoteSkipped", { target: id, state, at: clock.now() });
       }
       entry.state = state;
       return;
@@ -129,16 +137,16 @@ async function serve(entry: Served, options: RemoteSupplyOptions): Promise<void>
       target: id,
       profiles: entry.target.profiles,
       expiration,
-      at: deps.clock.now(),
+      at: clock.now(),
     });
   } catch (err) {
     if (signal.aborted) return;
     const retryInMs = backoffMs(entry.failures++, options.retry ?? { baseMs: 5000, maxMs: 5 * 60_000 });
-    entry.notBefore = deps.clock.now() + retryInMs;
+    entry.notBefore = clock.now() + retryInMs;
     const error = (err as Error).message;
     deps.logger.warn(
       `push to ${id} failed: ${error}; trying again in ${String(Math.round(retryInMs / 1000))} s`,
     );
-    emitter.emit("remoteFailed", { target: id, error, retryInMs, at: deps.clock.now() });
+    emitter.emit("remoteFailed", { target: id, error, retryInMs, at: clock.now() });
   }
 }
