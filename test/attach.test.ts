@@ -222,4 +222,37 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     const store = await readFile(join(home.home, ".sso-docker", "remote-targets.json"), "utf8");
     expect(store).not.toContain("cs-rebuilt");
   }, 90_000);
+
+  it("logout removes the credentials from every running attached target and connects to no stopped one", async () => {
+    const running = await addCodespace("cs-running");
+    const stopped = await addCodespace("cs-stopped");
+    expect((await attach("codespace:cs-running", "dev")).exitCode).toBe(0);
+    expect((await attach("codespace:cs-stopped", "stage")).exitCode).toBe(0);
+    await collectSecrets(running);
+    await platform.setState("cs-stopped", "Shutdown");
+    const sshToStopped = (await platform.calls()).filter(
+      (c) => c === "gh codespace ssh -c cs-stopped --stdio",
+    );
+
+    const out = await runCli(["logout"], env);
+    expect(out.stderr).toContain(
+      "Removed credentials from 2 remote target(s): codespace:cs-main, codespace:cs-running.",
+    );
+    expect(out.stderr).toContain(
+      "Not connecting to 1 remote target(s) that are not running (they hold nothing): codespace:cs-stopped.",
+    );
+    expectNoSecrets(out.stdout + out.stderr);
+    for (const c of [running]) {
+      const left = await c.exec(["sh", "-c", `ls -A ${SECRET_DIR} 2>/dev/null | wc -l`], { user: "0" });
+      expect(left.stdout.trim()).toBe("0");
+      expect((await cli(c, "dev")).exitCode).not.toBe(0);
+    }
+    expect((await platform.calls()).filter((c) => c === "gh codespace ssh -c cs-stopped --stdio")).toEqual(
+      sshToStopped,
+    );
+    // (the stopped one still holds what it had: a real stop empties its tmpfs, the stand-in's did not stop)
+    expect(
+      (await stopped.exec(["sh", "-c", `ls ${SECRET_DIR} | wc -l`], { user: "0" })).stdout.trim(),
+    ).not.toBe("0");
+  }, 90_000);
 });
