@@ -163,6 +163,14 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     const store = await readFile(join(home.home, ".sso-docker", "remote-targets.json"), "utf8");
     expect(store).toContain('"target": "codespace:cs-main"');
     expectNoSecrets(store);
+
+    // status lists it from the store, asking the platform nothing
+    const callsBefore = (await platform.calls()).length;
+    const status = await runCli(["status"], env);
+    expect(status.stdout).toMatch(
+      /Remote targets.*\n.*TARGET.*\n\s+codespace:cs-main\s+dev,stage\s+dev\s+\/run\/sso-docker \(tmpfs\)/,
+    );
+    expect((await platform.calls()).length).toBe(callsBefore);
   }, 90_000);
 
   it("refuses a target with no tmpfs for the credentials, and writes nothing there", async () => {
