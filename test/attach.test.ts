@@ -263,4 +263,26 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
       (await stopped.exec(["sh", "-c", `ls ${SECRET_DIR} | wc -l`], { user: "0" })).stdout.trim(),
     ).not.toBe("0");
   }, 90_000);
+
+  it("never connects to a stopped codespace, and refuses a target name that ssh or a shell would read as more", async () => {
+    await platform.setState("cs-off", "Shutdown");
+    const off = await attach("codespace:cs-off", "dev");
+    expect(off.exitCode).not.toBe(0);
+    expect(off.stderr).toContain("codespace:cs-off is stopped; sso-docker does not start it.");
+    expect((await platform.calls()).filter((c) => c.includes("cs-off"))).toEqual([
+      "gh codespace view -c cs-off --json state",
+    ]);
+
+    // The name lands in ssh's ProxyCommand, which a shell runs: nothing of it may run.
+    const marker = join(home.home, "pwned");
+    for (const name of [`x;touch ${marker}`, `$(touch ${marker})`, "-oProxyCommand=touch", "x y", "x%h"]) {
+      const bad = await attach(`codespace:${name}`, "dev");
+      expect(bad.exitCode).not.toBe(0);
+      expect(bad.stderr).toContain("is not a codespace name sso-docker can connect to");
+    }
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+    expect((await platform.calls()).some((c) => c.includes("touch") || c.includes("ProxyCommand"))).toBe(
+      false,
+    );
+  }, 30_000);
 });

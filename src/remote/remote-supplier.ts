@@ -121,6 +121,11 @@ async function serve(entry: Served, options: RemoteSupplyOptions, clock: Clock):
     const profiles = await deliveryProfiles(resolved, entry.target.profiles, options.obtain);
     const keys = profiles.map((p) => p.credentials.accessKeyId).join(",");
     if (keys === entry.pushed) return;
+    // Detached (or re-attached) while the credentials were fetched: its entry says so, not this one.
+    const current = (await readTargets(targetStoreFile(deps.env, deps.paths.home))).find(
+      (t) => targetId(t.route) === id,
+    );
+    if (current === undefined || JSON.stringify(current) !== entry.stored) return;
     const knownHosts = knownHostsFile(deps.env, deps.paths.home);
     await pushToTarget(route, probe, profiles, {
       env: deps.env,
