@@ -200,9 +200,10 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     const c = await addCodespace("cs-rebuilt");
     expect((await attach("codespace:cs-rebuilt", "dev")).exitCode).toBe(0);
     expect((await cli(c, "dev")).stdout.trim()).toBe(DEV_ARN);
-    const before = await c.exec(["sh", "-c", `cat ${SECRET_DIR}/credentials | sha256sum`], { user: "0" });
 
     await platform.rekey("cs-rebuilt");
+    // Read after the rekey: from here on neither attach nor the background agent gets in.
+    const before = await c.exec(["sh", "-c", `cat ${SECRET_DIR}/credentials | sha256sum`], { user: "0" });
     const refused = await attach("codespace:cs-rebuilt", "dev");
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain(
