@@ -14,7 +14,9 @@ export SSO_DOCKER_TEST_CACHE
 if [ "${1:-}" = --print-tags ]; then
   echo "busybox=$(sh "$here/images/busybox/build.sh" --print-tag)"
   echo "no-shell=$(sh "$here/images/no-shell/build.sh" --print-tag)"
-  echo "debian-aws=$(sh "$here/images/debian-aws/build.sh" --print-tag)"
+  debian_aws=$(sh "$here/images/debian-aws/build.sh" --print-tag)
+  echo "debian-aws=$debian_aws"
+  echo "debian-sshd=$(sh "$here/images/debian-sshd/build.sh" "$debian_aws" --print-tag)"
   exit 0
 fi
 
@@ -29,4 +31,6 @@ no_shell=$(sh "$here/images/no-shell/build.sh")
 debian_aws=$(sh "$here/images/debian-aws/build.sh")
 echo "busybox=$busybox"
 echo "no-shell=$no_shell"
+debian_sshd=$(sh "$here/images/debian-sshd/build.sh" "$debian_aws")
 echo "debian-aws=$debian_aws"
+echo "debian-sshd=$debian_sshd"

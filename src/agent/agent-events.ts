@@ -38,6 +38,12 @@ export interface AgentEvents {
   loginFinished: { session: string; ok: boolean; elsewhere: boolean; at: number };
   /** The session's token file is gone (`sso-docker logout`): the agent waits for a sign-in, without prompting. */
   signedOut: { session: string; at: number };
+  /** A remote target (remote-targets.json) got its profiles' current credentials over ssh. */
+  remotePushed: { target: string; profiles: readonly string[]; expiration: number; at: number };
+  /** A push to a remote target failed; it is tried again after `retryInMs`, the others go on. */
+  remoteFailed: { target: string; error: string; retryInMs: number; at: number };
+  /** A remote target is not available (stopped, gone, unknown): not connected to until it is. */
+  remoteSkipped: { target: string; state: string; at: number };
 }
 
 export type AgentEventName = keyof AgentEvents;

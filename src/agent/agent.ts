@@ -20,6 +20,8 @@ import type { ParticipationRule } from "./participation.js";
 import { DEFAULT_RULES } from "./participation.js";
 import { describeTally, PUSH_PATIENCE_MS, RefreshDispatcher } from "./refresh-dispatch.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
+import type { RemoteSupplyTuning } from "../remote/remote-supplier.js";
+import { superviseRemoteTargets } from "../remote/remote-supplier.js";
 import { formatDelay, SessionGuard } from "./session-guard.js";
 
 export interface AgentOptions {
@@ -44,6 +46,8 @@ export interface AgentOptions {
   rules?: readonly ParticipationRule[];
   /** The host user whose devcontainer.json files bind Dev Containers (default: this process's). */
   uid?: number;
+  /** Timing of the remote targets' rounds (remote/remote-supplier.ts). */
+  remote?: RemoteSupplyTuning;
   /** Test seam: GetRoleCredentials (see CredentialSourceOptions). */
   getRoleCredentials?: CredentialSourceOptions["getRoleCredentials"];
 }
@@ -308,6 +312,13 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
   }
 
   const following = follow();
+  const supplyingRemote = superviseRemoteTargets({
+    deps,
+    obtain: (resolved) => guard.obtain(resolved, { signal, persistent: true }),
+    emitter,
+    signal,
+    ...options.remote,
+  });
   onChange();
 
   return {
@@ -318,6 +329,7 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
     async stop() {
       if (!signal.aborted) controller.abort(new Error("the agent is stopping"));
       await following;
+      await supplyingRemote;
       connected = false;
       await writer?.flush();
       logger.info("agent stopped");

@@ -154,6 +154,33 @@ agent
   });
 
 program
+  .command("attach")
+  .description(
+    "supply a remote dev environment over ssh: codespace:NAME, devpod:WORKSPACE, coder:WORKSPACE or ssh:HOST",
+  )
+  .argument("<target>")
+  .option(
+    "--profile <name>",
+    "profile the target gets; repeat for more, the first is its default",
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  )
+  .option("--ssh-user <user>", "login user in the target (default: ssh's; codespaces: codespace)")
+  .option("-i, --identity-file <file>", "ssh key for the target (default: ssh's)")
+  .action(async (target: string, opts: Record<string, unknown>, command: Command) => {
+    const { runAttach } = await import("./commands/attach.js");
+    await runAttach(target, opts, globals(command));
+  });
+
+program
+  .command("detach")
+  .description("stop supplying a remote target, remove its credentials and its pinned host key")
+  .argument("<target>")
+  .action(async (target: string, _opts: Record<string, unknown>, command: Command) => {
+    const { runDetach } = await import("./commands/attach.js");
+    await runDetach(target, globals(command));
+  });
+
+program
   .command("status")
   .description("show SSO sessions, the agent and the containers it keeps supplied")
   .option("--json", "machine-readable output")

@@ -77,6 +77,14 @@ export async function pushCredentials(
 ): Promise<PushResult> {
   const details = typeof container === "string" ? await engine.inspectContainer(container) : container;
   checkProfiles(profiles, details.name);
+  return runPushScript(engine, details, renderSecretFiles(profiles, options.configProfiles), options);
+}
+
+/** The files a credentials push writes, whatever carries the script (docker exec, ssh). */
+export function renderSecretFiles(
+  profiles: readonly DeliveryProfile[],
+  configProfiles?: readonly ProfileSettings[],
+): PushContent {
   const secretFiles = [
     ...profiles.map((p) => ({
       name: encodeProfileFileName(p.name),
@@ -85,12 +93,7 @@ export async function pushCredentials(
     { name: CREDENTIALS_FILE_NAME, content: renderCredentialsFile(profiles) },
   ];
   const secrets = profiles.flatMap((p) => [p.credentials.secretAccessKey, p.credentials.sessionToken]);
-  return runPushScript(
-    engine,
-    details,
-    { profiles: options.configProfiles ?? profiles, secretFiles, secrets },
-    options,
-  );
+  return { profiles: configProfiles ?? profiles, secretFiles, secrets };
 }
 
 /** What one push script writes: the credentials, or (with no secret files) status notes. */
@@ -251,14 +254,14 @@ function scriptError(
   }
 }
 
-interface PushOutput {
+export interface PushOutput {
   ids?: { uid: number; gid: number };
   warnings: string[];
   /** The user's home, when ~/.aws/config is to be linked. */
   linkHome?: string;
 }
 
-function parseOutput(stdout: string, name: string, layout: ContainerLayout): PushOutput {
+export function parseOutput(stdout: string, name: string, layout: ContainerLayout): PushOutput {
   const out: PushOutput = { warnings: [] };
   for (const line of stdout.split("\n")) {
     const [kind, a = "", ...rest] = line.trim().split(" ");
@@ -270,7 +273,7 @@ function parseOutput(stdout: string, name: string, layout: ContainerLayout): Pus
   return out;
 }
 
-function pushedIds(output: PushOutput, name: string): { uid: number; gid: number } {
+export function pushedIds(output: PushOutput, name: string): { uid: number; gid: number } {
   const { ids } = output;
   if (ids === undefined || !Number.isInteger(ids.uid) || !Number.isInteger(ids.gid)) {
     throw new DockerError(`Pushing credentials into container ${name} gave no result.`, {

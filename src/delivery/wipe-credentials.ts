@@ -47,7 +47,8 @@ export async function wipeCredentials(
   return { ...base, wiped: true };
 }
 
-function wipeScript(dirs: readonly string[]): string {
+/** Removes the secret dirs, never following a link or emptying a mount (also run over ssh). */
+export function wipeScript(dirs: readonly string[]): string {
   return [
     SAFE_PREAMBLE,
     SAFE_FS_FUNCTIONS,

@@ -9,6 +9,8 @@ export interface TestImages {
   noShell: string;
   /** Debian bookworm with AWS CLI v2, boto3 and the JS SDK v3 on Node 24, user `dev` (uid 1000). */
   debianAws: string;
+  /** debian-aws with OpenSSH's server and passwordless sudo for `dev`: a stand-in for a codespace. */
+  debianSshd: string;
 }
 
 const buildScript = fileURLToPath(new URL("../../docker/build-test-images.sh", import.meta.url));
@@ -32,7 +34,16 @@ async function findOrBuildImages(): Promise<TestImages> {
   const wanted = parseTags((await execa("sh", [buildScript, "--print-tags"])).stdout);
   const present = await execa(
     "docker",
-    ["image", "inspect", "--format", "{{.Id}}", wanted.busybox, wanted.noShell, wanted.debianAws],
+    [
+      "image",
+      "inspect",
+      "--format",
+      "{{.Id}}",
+      wanted.busybox,
+      wanted.noShell,
+      wanted.debianAws,
+      wanted.debianSshd,
+    ],
     {
       reject: false,
     },
@@ -56,8 +67,11 @@ function parseTags(output: string): TestImages {
   const busybox = tags.get("busybox");
   const noShell = tags.get("no-shell");
   const debianAws = tags.get("debian-aws");
-  if (busybox === undefined || noShell === undefined || debianAws === undefined) {
-    throw new Error(`${buildScript} printed no busybox= / no-shell= / debian-aws= tags:\n${output}`);
+  const debianSshd = tags.get("debian-sshd");
+  if (busybox === undefined || noShell === undefined || debianAws === undefined || debianSshd === undefined) {
+    throw new Error(
+      `${buildScript} printed no busybox= / no-shell= / debian-aws= / debian-sshd= tags:\n${output}`,
+    );
   }
-  return { busybox, noShell, debianAws };
+  return { busybox, noShell, debianAws, debianSshd };
 }

@@ -2,6 +2,7 @@ import { loadGrantKey } from "../../agent/grant-key.js";
 import { wipeManagedContainers } from "../../agent/wipe-managed.js";
 import { logout } from "../../auth/logout.js";
 import { createDockerEngine } from "../../docker/engine.js";
+import { wipeAttachedTargets } from "../../remote/wipe-targets.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import { SsoDockerError } from "../../runtime/errors.js";
@@ -16,6 +17,28 @@ export async function runLogout(globals: GlobalOptions): Promise<void> {
       : `Signed out of ${result.tokens} SSO session(s); removed ${result.cachedCredentials} cached role credential file(s).\n`,
   );
   await wipeContainers(deps);
+  await wipeRemoteTargets(deps);
+}
+
+/** Attached remote targets (issue 11) lose their credentials too, whether or not Docker answers. */
+async function wipeRemoteTargets(deps: Deps): Promise<void> {
+  try {
+    const { wiped, notRunning, failed } = await wipeAttachedTargets(deps);
+    if (wiped.length > 0)
+      process.stderr.write(
+        `Removed credentials from ${wiped.length} remote target(s): ${wiped.join(", ")}.\n`,
+      );
+    if (notRunning.length > 0)
+      process.stderr.write(
+        `Not connecting to ${notRunning.length} remote target(s) that are not running (they hold nothing): ${notRunning.join(", ")}.\n`,
+      );
+    for (const { target, error } of failed)
+      process.stderr.write(`warning: could not remove credentials from ${target}: ${error}\n`);
+    if (failed.length > 0) process.exitCode = 1;
+  } catch (err) {
+    process.stderr.write(`warning: could not read the attached remote targets: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 /** After the local sign-out (which must happen whatever Docker says), empty every managed container. */

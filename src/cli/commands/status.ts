@@ -3,6 +3,8 @@ import type { StatusReport } from "../../agent/status-report.js";
 import { buildStatusReport } from "../../agent/status-report.js";
 import { createDockerEngine, type DockerEngine } from "../../docker/engine.js";
 import { describeEngineVersion } from "../../docker/engine-version.js";
+import type { RemoteTargetsReport } from "../../remote/target-status.js";
+import { remoteTargetsReport } from "../../remote/target-status.js";
 import { createDeps } from "../../runtime/deps.js";
 import { quoteForeign } from "../../runtime/untrusted-text.js";
 import type { GlobalOptions } from "../global-options.js";
@@ -55,14 +57,15 @@ export async function runStatus(flags: StatusFlags, globals: GlobalOptions): Pro
     home: deps.paths.home,
     ...(flags.context === undefined ? {} : { context: flags.context }),
   });
-  const [report, engineInfo] = await Promise.all([
+  const [report, engineInfo, remote] = await Promise.all([
     buildStatusReport(deps, agentFiles(deps.env, deps.paths.home, engine.host), engine.host),
     engineReport(engine),
+    remoteTargetsReport(deps),
   ]);
   process.stdout.write(
     flags.json === true
-      ? JSON.stringify({ engine: engineInfo, ...report }, null, 2) + "\n"
-      : renderEngine(engineInfo) + renderStatus(report, Date.now()),
+      ? JSON.stringify({ engine: engineInfo, ...report, remoteTargets: remote }, null, 2) + "\n"
+      : renderEngine(engineInfo) + renderStatus(report, Date.now()) + renderRemoteTargets(remote, Date.now()),
   );
 }
 
@@ -141,6 +144,25 @@ function renderContainers(report: StatusReport, now: number): string {
 function renderChains(containers: StatusReport["containers"]): string {
   const chains = [...new Set(containers.flatMap((c) => c.chains ?? []))].sort();
   return chains.length === 0 ? "" : `\nRole chains\n${chains.map((c) => `  ${c}\n`).join("")}`;
+}
+
+/** Attached remote targets (`sso-docker attach`), which the agent keeps supplied over ssh. */
+function renderRemoteTargets(remote: RemoteTargetsReport, now: number): string {
+  if (remote.problem !== undefined) return `\nRemote targets: cannot read them: ${remote.problem}\n`;
+  if (remote.targets.length === 0) return "";
+  return (
+    "\nRemote targets (`sso-docker detach TARGET` ends one)\n" +
+    table([
+      ["TARGET", "PROFILES", "USER", "SECRETS ON", "ATTACHED"],
+      ...remote.targets.map((t) => [
+        t.target,
+        t.profiles.join(","),
+        t.user ?? "-",
+        t.secretDir === "tmpfs" ? "/run/sso-docker (tmpfs)" : "/dev/shm",
+        relative(t.attachedAt, now),
+      ]),
+    ])
+  );
 }
 
 /** Containers that ask for credentials this user's agent does not give them. */

@@ -1,0 +1,136 @@
+import { SsoDockerError } from "../runtime/errors.js";
+
+/** A dev environment with no Docker engine in reach, supplied over OpenSSH. */
+export type Platform = "codespace" | "devpod" | "coder" | "ssh";
+
+export interface RemoteTarget {
+  platform: Platform;
+  /** Codespace, workspace or ssh host (an alias of the user's ~/.ssh/config works). */
+  name: string;
+}
+
+/** Whether the platform says its environment can take a connection without being woken. */
+export type TargetState = "available" | "stopped" | "gone" | "unknown";
+
+export class RemoteTargetError extends SsoDockerError {
+  override name = "RemoteTargetError";
+}
+
+// Names go into the ProxyCommand, which ssh hands to a shell after expanding `%`: only characters
+// that no shell or ssh treats specially, and never a leading `-` that a CLI would read as a flag.
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$/;
+const PLATFORMS: readonly Platform[] = ["codespace", "devpod", "coder", "ssh"];
+
+export function targetId(target: RemoteTarget): string {
+  return `${target.platform}:${target.name}`;
+}
+
+/** `codespace:NAME`, `devpod:WS`, `coder:WS` or `ssh:HOST`. */
+export function parseTarget(text: string): RemoteTarget {
+  const at = text.indexOf(":");
+  const platform = text.slice(0, at) as Platform;
+  const name = text.slice(at + 1);
+  if (at < 0 || !PLATFORMS.includes(platform)) {
+    throw new RemoteTargetError(`"${text}" is not a remote target.`, {
+      hint: "Name one as codespace:NAME, devpod:WORKSPACE, coder:WORKSPACE or ssh:HOST, e.g. `sso-docker attach codespace:$CODESPACE_NAME --profile dev`.",
+    });
+  }
+  if (!NAME.test(name)) {
+    throw new RemoteTargetError(`"${name}" is not a ${platform} name sso-docker can connect to.`, {
+      hint: "Use the name as the platform lists it: letters, digits and . _ - @, not starting with - or a dot.",
+    });
+  }
+  return { platform, name };
+}
+
+/**
+ * The platform's own connect command, through which OpenSSH reaches the environment's sshd, as
+ * its `--stdio` mode is meant for (gh cs ssh --config writes this same ProxyCommand). None for
+ * a plain ssh host. Coder's autostart is off: a push must never start a workspace.
+ */
+export function proxyCommand(target: RemoteTarget): string | undefined {
+  switch (target.platform) {
+    case "codespace":
+      return `gh codespace ssh -c ${target.name} --stdio`;
+    case "devpod":
+      return `devpod ssh --stdio ${target.name}`;
+    case "coder":
+      return `coder ssh --stdio --disable-autostart ${target.name}`;
+    case "ssh":
+      return undefined;
+  }
+}
+
+/** The platform's read-only state query: an API call that wakes nothing. */
+export interface StateQuery {
+  command: string;
+  args: string[];
+  parse: (stdout: string) => TargetState;
+}
+
+export function stateQuery(target: RemoteTarget): StateQuery | undefined {
+  const { name } = target;
+  switch (target.platform) {
+    case "codespace":
+      // gh: internal/codespaces/api: Available, Shutdown, Starting, …
+      return {
+        command: "gh",
+        args: ["codespace", "view", "-c", name, "--json", "state"],
+        parse: (out) => mapState(jsonField(out, "state"), { Available: "available" }, ["Shutdown"]),
+      };
+    case "devpod":
+      // devpod pkg/client: Running, Busy, Stopped, NotFound
+      return {
+        command: "devpod",
+        args: ["status", name, "--output", "json"],
+        parse: (out) => {
+          const state = jsonField(out, "state");
+          return state === "NotFound" ? "gone" : mapState(state, { Running: "available" }, ["Stopped"]);
+        },
+      };
+    case "coder":
+      return {
+        command: "coder",
+        args: ["list", "--output", "json"],
+        parse: (out) => coderState(out, name),
+      };
+    case "ssh":
+      return undefined;
+  }
+}
+
+function jsonField(out: string, field: string): unknown {
+  try {
+    const value = JSON.parse(out) as unknown;
+    return typeof value === "object" && value !== null
+      ? (value as Record<string, unknown>)[field]
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mapState(
+  state: unknown,
+  available: Record<string, TargetState>,
+  stopped: readonly string[],
+): TargetState {
+  if (typeof state !== "string") return "unknown";
+  if (available[state] !== undefined) return available[state];
+  return stopped.includes(state) ? "stopped" : "unknown";
+}
+
+/** `coder list --output json`: workspaces with `name` and `latest_build.status`. */
+function coderState(out: string, name: string): TargetState {
+  let list: unknown;
+  try {
+    list = JSON.parse(out);
+  } catch {
+    return "unknown";
+  }
+  if (!Array.isArray(list)) return "unknown";
+  const found = (list as Record<string, unknown>[]).find((w) => w["name"] === name);
+  if (found === undefined) return "gone";
+  const build = found["latest_build"] as Record<string, unknown> | undefined;
+  return mapState(build?.["status"], { running: "available" }, ["stopped", "stopping", "deleted"]);
+}

@@ -1,0 +1,114 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { ContainerOptions, TestContainer } from "./docker.js";
+import { startContainer } from "./docker.js";
+
+/**
+ * A stand-in for GitHub Codespaces on the real engine: containers of the debian-sshd image, each
+ * reached as the real platform's CLI reaches a codespace, through `gh codespace ssh -c NAME
+ * --stdio` piping its sshd (here `sshd -i` behind `docker exec -i`, one connection each), and a
+ * fake `gh` first on PATH with gh's argument shapes, its states from files and a call log.
+ */
+export interface FakePlatform extends AsyncDisposable {
+  /** Put first on PATH. */
+  binDir: string;
+  /** The key sso-docker logs in with (`--identity-file`); its public half is authorized in each target. */
+  keyFile: string;
+  /** Adds a codespace backed by a fresh container; its host key is its own. */
+  addCodespace(name: string, options?: ContainerOptions): Promise<TestContainer>;
+  /** A codespace that gh calls Available but whose `ssh --stdio` hangs (`sleep HANG_SECONDS`). */
+  addHungCodespace(name: string): Promise<void>;
+  /** gh's state names: Available, Shutdown, Starting, … */
+  setState(name: string, state: string): Promise<void>;
+  /** A new host key, as a rebuilt codespace has. */
+  rekey(name: string): Promise<void>;
+  /** Every fake CLI call so far, one `gh ARGS` line each. */
+  calls(): Promise<string[]>;
+}
+
+// gh's shapes (cli/cli pkg/cmd/codespace): `codespace view -c NAME --json state` prints
+// {"state":"Available"}; `codespace ssh -c NAME --stdio` pipes the codespace's sshd. The real
+// one starts a stopped codespace on ssh: here the call is logged, which is what tests count.
+/** How long a hung connect command sleeps: a number no other process on the machine uses. */
+export const HANG_SECONDS = 3607;
+
+const FAKE_GH = (dir: string) => `#!/bin/sh
+dir='${dir}'
+printf '%s\\n' "gh $*" >> "$dir/calls.log"
+[ "$1" = codespace ] || { echo "fake gh: no command $1" >&2; exit 1; }
+sub=$2; shift 2
+name= stdio= json=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -c|--codespace) name=$2; shift ;;
+    --stdio) stdio=1 ;;
+    --json) json=$2; shift ;;
+    *) echo "fake gh: unknown flag $1" >&2; exit 1 ;;
+  esac
+  shift
+done
+[ -f "$dir/state/$name" ] || { echo "error getting codespace: codespace not found" >&2; exit 1; }
+case $sub in
+  view) [ "$json" = state ] || exit 1; printf '{"state":"%s"}\\n' "$(cat "$dir/state/$name")" ;;
+  ssh) [ -n "$stdio" ] || exit 1
+    [ ! -f "$dir/hang/$name" ] || exec sleep ${HANG_SECONDS}
+    exec docker exec -i -u 0 "$(cat "$dir/container/$name")" /usr/sbin/sshd -i -f /etc/ssh/sshd_config ;;
+  *) echo "fake gh: no codespace command $sub" >&2; exit 1 ;;
+esac
+`;
+
+export async function createFakePlatform(image: string): Promise<FakePlatform> {
+  const dir = await mkdtemp(join(tmpdir(), "sso-docker-platform-"));
+  const binDir = join(dir, "bin");
+  await Promise.all(
+    [binDir, join(dir, "state"), join(dir, "container"), join(dir, "hang")].map((d) => mkdir(d)),
+  );
+  await writeFile(join(dir, "calls.log"), "");
+  await writeFile(join(binDir, "gh"), FAKE_GH(dir));
+  await chmod(join(binDir, "gh"), 0o755);
+  const keyFile = join(dir, "id_ed25519");
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sso-docker-test", "-f", keyFile]);
+  const publicKey = await readFile(`${keyFile}.pub`, "utf8");
+  const containers = new Map<string, TestContainer>();
+
+  const rekey = async (c: TestContainer) => {
+    const made = await c.exec(["sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A"], { user: "0" });
+    if (made.exitCode !== 0) throw new Error(`ssh-keygen -A in ${c.name}: ${made.stderr}`);
+  };
+
+  return {
+    binDir,
+    keyFile,
+    async addCodespace(name, options = {}) {
+      const c = await startContainer(image, options);
+      containers.set(name, c);
+      await rekey(c);
+      const authorized = await c.exec(
+        ["sh", "-c", "mkdir -p ~/.ssh && chmod 700 ~/.ssh && cat > ~/.ssh/authorized_keys"],
+        { user: "dev", input: publicKey },
+      );
+      if (authorized.exitCode !== 0) throw new Error(`authorized_keys in ${c.name}: ${authorized.stderr}`);
+      await writeFile(join(dir, "container", name), c.id);
+      await writeFile(join(dir, "state", name), "Available");
+      return c;
+    },
+    async addHungCodespace(name) {
+      await writeFile(join(dir, "hang", name), "");
+      await writeFile(join(dir, "state", name), "Available");
+    },
+    async setState(name, state) {
+      await writeFile(join(dir, "state", name), state);
+    },
+    async rekey(name) {
+      const c = containers.get(name);
+      if (c === undefined) throw new Error(`no codespace ${name}`);
+      await rekey(c);
+    },
+    async calls() {
+      return (await readFile(join(dir, "calls.log"), "utf8")).split("\n").filter(Boolean);
+    },
+    [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }),
+  };
+}
