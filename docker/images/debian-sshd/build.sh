@@ -25,7 +25,9 @@ if [ ! -f "$debs/complete" ]; then
   fi
   rm -rf "$debs" && mkdir -p "$debs"
   # shellcheck disable=SC2086 # the list is words
-  (cd "$debs" && apt-get download $PACKAGES >&2)
+  # A machine whose packages came preinstalled may have no package lists yet: fetch them once.
+  # shellcheck disable=SC2086
+  (cd "$debs" && { apt-get download $PACKAGES >&2 || { apt-get update -qq >&2 && apt-get download $PACKAGES >&2; }; })
   touch "$debs/complete"
 fi
 
