@@ -1,5 +1,6 @@
-import { Agent, type ClientRequestArgs } from "node:http";
+import type { ClientRequestArgs } from "node:http";
 import type { Env } from "../runtime/env.js";
+import { nodeHttp } from "../runtime/node-http.js";
 import { DockerError } from "../runtime/errors.js";
 import { quoteForeign } from "../runtime/untrusted-text.js";
 import { ProcessSocket, type ProcessEnd } from "./process-socket.js";
@@ -27,7 +28,7 @@ const DEFAULTS: Required<SshPoolOptions> = { maxSockets: 8, maxFreeSockets: 2, i
  * reuse but hold no process up; each ssh is killed when its connection closes, and one still
  * open when this process ends sees its stdin close and ends too.
  */
-export class SshConnectionPool extends Agent {
+export class SshConnectionPool extends nodeHttp.Agent {
   private readonly args: readonly string[];
 
   constructor(
