@@ -21,7 +21,7 @@ import { DEFAULT_RULES } from "./participation.js";
 import { describeTally, PUSH_PATIENCE_MS, RefreshDispatcher } from "./refresh-dispatch.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
 import type { RemoteSupplyTuning } from "../remote/remote-supplier.js";
-import { superviseRemoteTargets } from "../remote/remote-supplier.js";
+import { RemoteSupplier } from "../remote/remote-supplier.js";
 import { formatDelay, SessionGuard } from "./session-guard.js";
 
 export interface AgentOptions {
@@ -151,6 +151,14 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       scheduler.runAt(key, clock.now() + (options.retry?.baseMs ?? 1000));
     },
     onChange,
+  });
+  const remote = new RemoteSupplier({
+    deps,
+    obtain: (resolved) => guard.obtain(resolved, { signal, persistent: true }),
+    emitter,
+    signal,
+    onChange,
+    ...options.remote,
   });
   const dispatcher = new RefreshDispatcher({
     push: (managed, reason, want) => syncer.push(managed, reason, want),
@@ -308,17 +316,12 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       containers: syncer.containers.values(),
       refused: syncer.refused.values(),
       activity: guard.activity,
+      remoteTargets: remote.states(),
     });
   }
 
   const following = follow();
-  const supplyingRemote = superviseRemoteTargets({
-    deps,
-    obtain: (resolved) => guard.obtain(resolved, { signal, persistent: true }),
-    emitter,
-    signal,
-    ...options.remote,
-  });
+  const supplyingRemote = remote.run();
   onChange();
 
   return {
