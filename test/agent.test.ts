@@ -247,4 +247,42 @@ describe("sso-docker agent against the real engine", () => {
     );
     expect((await readPushed(c, "a-app"))?.["AccessKeyId"]).toMatch(/^ASIA/);
   });
+
+  it("starts while no engine answers at its address, and follows the engine once one does", async () => {
+    // A HOME of its own: the suite's agent leaves this one's containers alone (not bound to it).
+    const laptop = await makeTestHome({
+      config: agentConfig(idc.startUrl, PROFILES),
+      endpointEnv: idc.endpointEnv(),
+    });
+    cleanups.push(() => laptop[Symbol.asyncDispose]());
+    const lateLogs: string[] = [];
+    const deps = agentTestDeps(laptop, lateLogs);
+    await signIn(deps.paths, idc, SESSION);
+    const late = await startSocketProxy("/var/run/docker.sock");
+    await late.cut(); // its port refuses until it opens again
+    cleanups.push(() => late.cut());
+    const lateAgent = await startAgent(deps, {
+      engine: createDockerEngine({
+        env: { DOCKER_HOST: `tcp://127.0.0.1:${late.port()}` },
+        home: laptop.home,
+      }),
+      openBrowser: false,
+      reconnect: { baseMs: 100, maxMs: 500 },
+    });
+    cleanups.push(() => lateAgent.stop());
+    expect(lateAgent.engineAnswered).toBe(false);
+    const lateEvents = createAgentEventLog(lateLogs);
+    lateEvents.attach(lateAgent, ["connected", "pushed"]);
+    const c = await startContainer(busybox, {
+      user: "dev",
+      labels: await grantLabels(laptop.home, "a-ops"),
+    });
+
+    await late.open();
+    const connected = await lateEvents.waitFor("connected", () => true);
+    expect(connected.reconnect).toBe(false);
+    await lateEvents.waitFor("pushed", (e) => e.containerId === c.id);
+    expect((await readPushed(c, "a-ops"))?.["AccessKeyId"]).toMatch(/^ASIA/);
+    expect(lateLogs.filter((l) => l.includes("no Docker engine answers"))).toHaveLength(1);
+  });
 });

@@ -1,4 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { agentFiles } from "../src/agent/agent-files.js";
+import type { AgentStateFile } from "../src/agent/agent-state.js";
+import { readAgentState } from "../src/agent/agent-state.js";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeIdc, SeededSession } from "../src/fake-idc/index.js";
@@ -82,7 +85,8 @@ function addCodespace(name: string, tmpfs = true): Promise<TestContainer> {
   });
 }
 
-const attach = (target: string, ...profiles: string[]) =>
+const attach = (target: string, ...profiles: string[]) => attachWith(env, target, ...profiles);
+const attachWith = (cliEnvironment: Record<string, string>, target: string, ...profiles: string[]) =>
   runCli(
     [
       "attach",
@@ -93,7 +97,7 @@ const attach = (target: string, ...profiles: string[]) =>
       "--identity-file",
       platform.keyFile,
     ],
-    env,
+    cliEnvironment,
   );
 
 const cli = (c: TestContainer, profile: string) =>
@@ -113,6 +117,24 @@ async function collectSecrets(c: TestContainer): Promise<void> {
   );
   expect(found.length).toBeGreaterThanOrEqual(2);
   pushedSecrets.push(...found);
+}
+
+/** The access key id the target holds for a profile (the id is no secret). */
+async function accessKeyIn(c: TestContainer): Promise<string> {
+  const file = await c.exec(["cat", `${SECRET_DIR}/credentials`], { user: "0" });
+  return /^aws_access_key_id = (\S+)$/m.exec(file.stdout)?.[1] ?? "";
+}
+
+/** The agent's state file once it satisfies `ok`: it is rewritten on every change (bounded wait). */
+async function untilState(file: string, ok: (s: AgentStateFile) => boolean): Promise<AgentStateFile> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const state = await readAgentState(file);
+    if (state !== undefined && ok(state)) return state;
+    if (Date.now() > deadline)
+      throw new Error(`${file} did not get there within 20 s: ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 describe("sso-docker attach codespace:NAME (issue 11)", () => {
@@ -168,7 +190,7 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     const callsBefore = (await platform.calls()).length;
     const status = await runCli(["status"], env);
     expect(status.stdout).toMatch(
-      /Remote targets.*\n.*TARGET.*\n\s+codespace:cs-main\s+dev,stage\s+dev\s+\/run\/sso-docker \(tmpfs\)/,
+      /Remote targets.*\n.*TARGET.*\n\s+codespace:cs-main\s+dev,stage\s+dev\s+(available|not served yet)\s/,
     );
     expect((await platform.calls()).length).toBe(callsBefore);
   }, 90_000);
@@ -286,4 +308,69 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
       false,
     );
   }, 30_000);
+
+  it("serves attached targets with no Docker engine at all: agent --detach succeeds, status says so first and shows each target's last push", async () => {
+    const c = await addCodespace("cs-away");
+    // A laptop with no Docker: a HOME of its own whose DOCKER_HOST names a socket that does not exist.
+    const laptop = await createHome();
+    cleanups.push(() => laptop[Symbol.asyncDispose]());
+    await mkdir(join(laptop.home, ".aws"), { recursive: true });
+    await writeFile(laptop.configFile, config(idc.startUrl));
+    await signIn(laptop, idc, SESSION);
+    const noEngine = "unix:///nonexistent/docker.sock";
+    const away = cliEnv(laptop, idc, {
+      PATH: `${platform.binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
+      DOCKER_HOST: noEngine,
+    });
+    cleanups.push(() => runCli(["agent", "stop"], away));
+    const unreachable = `Cannot reach the Docker engine at ${noEngine}.`;
+
+    // `run` still refuses at once, and starts no agent.
+    const run = await runCli(["run", "--profile", "dev", "--rm", "some-image", "true"], away);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain(unreachable);
+    expect((await runCli(["agent", "stop"], away)).stdout).toContain("No sso-docker agent is running");
+
+    // Neither an engine nor a target: the agent runs and says it has nothing to do yet.
+    const lone = await runCli(["agent", "--detach"], away);
+    expect(lone.exitCode, lone.stderr).toBe(0);
+    expect(lone.stdout).toContain(
+      `No Docker engine answers at ${noEngine}: the agent follows it once it does, and no remote target is attached`,
+    );
+    expect((await runCli(["agent", "stop"], away)).exitCode).toBe(0);
+
+    const attached = await attachWith(away, "codespace:cs-away", "dev");
+    expect(attached.exitCode, attached.stderr).toBe(0);
+    const attachKey = await accessKeyIn(c);
+    expect(attachKey).toMatch(/^ASIA/);
+    expect((await runCli(["agent", "stop"], away)).exitCode).toBe(0);
+    const started = await runCli(["agent", "--detach"], away);
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stdout).toContain("it serves the 1 attached remote target(s) meanwhile");
+    const pid = Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]);
+
+    // Its first round pushes credentials of its own (a fetch of its own: another key).
+    const stateFile = agentFiles(away, laptop.home, noEngine).stateFile;
+    const state = await untilState(
+      stateFile,
+      (s) => s.pid === pid && s.remoteTargets?.[0]?.lastPush !== undefined,
+    );
+    expect(state.connected).toBe(false);
+    expect(state.remoteTargets?.[0]).toMatchObject({
+      target: "codespace:cs-away",
+      profiles: ["dev"],
+      state: "available",
+    });
+    const agentKey = await accessKeyIn(c);
+    expect(agentKey).not.toBe(attachKey);
+    expect((await cli(c, "dev")).stdout.trim()).toBe(DEV_ARN);
+
+    const status = await runCli(["status"], away);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout.split("\n")[0]).toBe(`Engine: not reachable at ${noEngine} (${unreachable})`);
+    expect(status.stdout).toContain("no engine answers (trying again; remote targets are served meanwhile)");
+    const row = status.stdout.split("\n").find((l) => l.trimStart().startsWith("codespace:cs-away"));
+    expect(row).toMatch(/^ {2}codespace:cs-away\s+dev\s+dev\s+available\s+\S+Z \(\d+s ago\)\s+\S+Z \(in \d+/);
+    expect(row).toContain(state.remoteTargets?.[0]?.lastPush);
+  }, 40_000);
 });

@@ -3,6 +3,7 @@ import { isRefreshable } from "../auth/access-token.js";
 import { writeFileAtomically } from "../aws-files/cache-files.js";
 import { readSsoToken, tokenCachePath } from "../aws-files/token-cache.js";
 import { describeChain } from "../credentials/resolve-profile.js";
+import type { RemoteTargetState } from "../remote/target-status.js";
 import type { Deps } from "../runtime/deps.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { ManagedContainer } from "./container-syncer.js";
@@ -22,12 +23,14 @@ export interface AgentStateFile {
   updated: string;
   /** Set when the agent stopped cleanly. */
   stopped?: string;
-  /** Whether the engine's event stream is open right now. */
+  /** Whether the engine's event stream is open right now (false while no engine answers). */
   connected: boolean;
   sessions: SessionState[];
   containers: ContainerState[];
   /** Running containers that ask for credentials but get none from this user's agent. */
   refused?: RefusedState[];
+  /** Attached remote targets (`sso-docker attach`) as the agent last saw them. */
+  remoteTargets?: RemoteTargetState[];
 }
 
 export interface SessionState {
@@ -74,6 +77,7 @@ export async function buildAgentState(input: {
   containers: Iterable<ManagedContainer>;
   refused?: Iterable<RefusedState>;
   activity: ReadonlyMap<string, SessionActivity>;
+  remoteTargets?: RemoteTargetState[];
 }): Promise<AgentStateFile> {
   const { deps } = input;
   const now = deps.clock.now();
@@ -114,6 +118,7 @@ export async function buildAgentState(input: {
       ...chainsOf(m),
     })),
     refused: [...(input.refused ?? [])],
+    remoteTargets: input.remoteTargets ?? [],
   };
 }
 

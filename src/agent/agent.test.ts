@@ -6,6 +6,8 @@ import type { ContainerDetails, DockerEngine, ExecRequest, ExecResult } from "..
 import { ExecTimeoutError } from "../docker/errors.js";
 import type { DockerEvent } from "../docker/event-stream.js";
 import { ManualClock } from "../runtime/clock.js";
+import { DockerError } from "../runtime/errors.js";
+import { createLogger } from "../runtime/logger.js";
 import { isoSeconds } from "../runtime/time-format.js";
 import { makeTestHome, type TestHome } from "../../test/support/host.js";
 import { fakeEngine } from "../../test/support/fake-engine.js";
@@ -159,15 +161,37 @@ function getRoleCredentials(resolved: ResolvedProfile): Promise<RoleCredentials>
   return waiting ? waiting.then(answer) : Promise.resolve(answer());
 }
 
-async function start(options: { ready?: boolean } = {}): Promise<AgentHandle> {
-  agent = await startAgent(home.deps({ clock }), {
-    engine: engine(),
-    getRoleCredentials,
-    retry: RETRY,
-    // Only the refresh schedule should wake the agent in these tests.
-    signedOutPollMs: 24 * 3600_000,
-    loginRetryMs: 24 * 3600_000,
-  });
+/** The engine of `engine()` behind a socket that refuses every call while `away()` says so. */
+function awayWhile(away: () => boolean): DockerEngine {
+  const inner = engine();
+  const refuse = () => Promise.reject(new DockerError(`Cannot reach the Docker engine at ${inner.host}.`));
+  return {
+    ...inner,
+    ping: () => (away() ? refuse() : inner.ping()),
+    events: (options) =>
+      away() ? { [Symbol.asyncIterator]: () => ({ next: refuse }) } : inner.events(options),
+  };
+}
+
+async function start(
+  options: { ready?: boolean; engine?: DockerEngine; log?: string[] } = {},
+): Promise<AgentHandle> {
+  const { log } = options;
+  const deps = home.deps({ clock });
+  agent = await startAgent(
+    log === undefined
+      ? deps
+      : { ...deps, logger: createLogger({ debug: false, write: (line) => void log.push(line) }) },
+    {
+      engine: options.engine ?? engine(),
+      reconnect: { baseMs: 1000, maxMs: 4000 },
+      getRoleCredentials,
+      retry: RETRY,
+      // Only the refresh schedule should wake the agent in these tests.
+      signedOutPollMs: 24 * 3600_000,
+      loginRetryMs: 24 * 3600_000,
+    },
+  );
   if (options.ready !== false) await agent.ready;
   return agent;
 }
@@ -361,5 +385,37 @@ describe("the agent on a ManualClock", () => {
       expect(box.pushes.map((p) => p.keys.join())).toEqual(["ASIAADMIN1", "ASIAADMIN4"]);
       expect(box.pushes[1]?.at).toBeLessThan(START + LIFETIME_MS);
     }
+  });
+
+  it("starts with no engine answering, says so once, and syncs the containers once the engine answers", async () => {
+    const box = await addBox("box-0", "dev");
+    let away = true;
+    const log: string[] = [];
+    const handle = await start({ ready: false, engine: awayWhile(() => away), log });
+    expect(handle.engineAnswered).toBe(false);
+    expect(handle.remoteTargets).toBe(0);
+    expect((await handle.snapshot()).connected).toBe(false);
+    // Tried again with backoff (1, 2, 4, 4 s), quietly after the first time.
+    for (const at of [1000, 3000, 7000, 11_000]) {
+      await until(() => clock.nextWake === START + at, `the engine try at +${String(at)} ms`);
+      await advanceTo(START + at);
+    }
+    const said = log.filter((line) => line.includes("no Docker engine answers"));
+    expect(said).toEqual([
+      `warning: agent started (pid ${String(process.pid)}), but no Docker engine answers at unix:///fake.sock (Cannot reach the Docker engine at unix:///fake.sock.); no remote target is attached (\`sso-docker attach codespace:NAME --profile …\`), so nothing is supplied until it answers. Trying the engine again with backoff (next in 1 s, then up to every 4 s).`,
+    ]);
+    expect(box.pushes).toEqual([]);
+    expect(fetches).toEqual([]);
+
+    away = false;
+    await until(() => clock.nextWake === START + 15_000, "the next engine try");
+    await advanceTo(START + 15_000);
+    await handle.ready;
+    expect(box.holds).toEqual(["ASIAADMIN1"]);
+    expect(box.pushes.map((p) => p.at)).toEqual([START + 15_000]);
+    expect(log.some((line) => line.includes("the Docker engine at unix:///fake.sock answers now"))).toBe(
+      true,
+    );
+    expect((await handle.snapshot()).connected).toBe(true);
   });
 });

@@ -21,7 +21,8 @@ import { DEFAULT_RULES } from "./participation.js";
 import { describeTally, PUSH_PATIENCE_MS, RefreshDispatcher } from "./refresh-dispatch.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
 import type { RemoteSupplyTuning } from "../remote/remote-supplier.js";
-import { superviseRemoteTargets } from "../remote/remote-supplier.js";
+import { RemoteSupplier } from "../remote/remote-supplier.js";
+import { readTargets, targetStoreFile } from "../remote/target-store.js";
 import { formatDelay, SessionGuard } from "./session-guard.js";
 
 export interface AgentOptions {
@@ -54,7 +55,17 @@ export interface AgentOptions {
 
 export interface AgentHandle {
   readonly engineHost: string;
-  /** Resolves after the first reconcile: every running participating container was synced once. */
+  /**
+   * Whether the engine answered at start. When not, the agent serves the attached remote
+   * targets meanwhile and keeps trying the engine with backoff.
+   */
+  readonly engineAnswered: boolean;
+  /** Attached remote targets at start; undefined when remote-targets.json cannot be read. */
+  readonly remoteTargets: number | undefined;
+  /**
+   * Resolves after the first reconcile: every running participating container was synced once
+   * (not before an engine answers).
+   */
   readonly ready: Promise<void>;
   on<K extends AgentEventName>(name: K, listener: AgentListener<K>): () => void;
   snapshot(): Promise<AgentStateFile>;
@@ -64,15 +75,27 @@ export interface AgentHandle {
 
 const CONTAINER_EVENTS = ["start", "restart", "unpause", "die", "destroy"];
 
+/** How long the start waits for the engine's first answer before it goes on without one. */
+const FIRST_CONTACT_MS = 10_000;
+
 /** "memory: rss 104 MiB, heap 38 of 61 MiB, external 4 MiB": what the agent's cost per container comes from. */
 function describeMemory(usage: NodeJS.MemoryUsage): string {
   const mib = (bytes: number) => String(Math.round(bytes / 1048576));
   return `memory: rss ${mib(usage.rss)} MiB, heap ${mib(usage.heapUsed)} of ${mib(usage.heapTotal)} MiB, external ${mib(usage.external)} MiB`;
 }
 
+/** "no remote target is attached" or "serving the 2 attached remote targets meanwhile". */
+function describeRemoteWork(targets: number | undefined): string {
+  if (targets === undefined) return "remote-targets.json cannot be read (its own warning says why)";
+  return targets === 0
+    ? "no remote target is attached (`sso-docker attach codespace:NAME --profile …`), so nothing is supplied until it answers"
+    : `serving the ${String(targets)} attached remote target(s) meanwhile`;
+}
+
 /**
- * Starts the agent: pings the engine (throws a DockerError if unreachable), then syncs every
- * running participating container and follows engine events until `stop()`.
+ * Starts the agent: serves the attached remote targets (over ssh, no engine needed), follows
+ * the engine's events and syncs every running participating container, until `stop()`. An
+ * engine that does not answer is tried again with backoff and followed once it does.
  */
 export async function startAgent(deps: Deps, options: AgentOptions = {}): Promise<AgentHandle> {
   const engine =
@@ -82,7 +105,6 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       home: deps.paths.home,
       ...(options.context === undefined ? {} : { context: options.context }),
     });
-  await engine.ping();
   const grantKey = await loadGrantKey(deps.env, deps.paths.home);
   // Load the AWS SDK and file-lock modules now rather than when the first container starts,
   // so its first push is not slowed by module loading (about 100 ms).
@@ -151,6 +173,14 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       scheduler.runAt(key, clock.now() + (options.retry?.baseMs ?? 1000));
     },
     onChange,
+  });
+  const remote = new RemoteSupplier({
+    deps,
+    obtain: (resolved) => guard.obtain(resolved, { signal, persistent: true }),
+    emitter,
+    signal,
+    onChange,
+    ...options.remote,
   });
   const dispatcher = new RefreshDispatcher({
     push: (managed, reason, want) => syncer.push(managed, reason, want),
@@ -235,11 +265,18 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
 
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let contact: (answered: boolean) => void = () => undefined;
+  const firstContact = new Promise<boolean>((resolve) => (contact = resolve));
+  const attachedTargets = readTargets(targetStoreFile(deps.env, deps.paths.home)).then(
+    (targets) => targets.length,
+    () => undefined,
+  );
 
   async function follow(): Promise<void> {
     const lastAction = new Map<string, string>();
     const reconnect = options.reconnect ?? { baseMs: 500, maxMs: 30_000 };
     let since: number | undefined; // engine clock, from the last event: replays what a break missed
+    let everConnected = false;
     for (let attempt = 0, first = true; !signal.aborted; first = false) {
       try {
         if (!first) await engine.ping();
@@ -260,9 +297,15 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
         await Promise.race([open, next]);
         connected = true;
         attempt = 0;
+        contact(true);
         if (first) logger.info(`agent following the Docker engine at ${engine.host} (pid ${process.pid})`);
+        else if (!everConnected)
+          logger.info(
+            `the Docker engine at ${engine.host} answers now; following it and syncing its containers`,
+          );
         else logger.info(`reconnected to the Docker engine at ${engine.host}; resyncing containers`);
-        emitter.emit("connected", { reconnect: !first, at: clock.now() });
+        emitter.emit("connected", { reconnect: everConnected, at: clock.now() });
+        everConnected = true;
         onChange();
         reconcile().then(markReady, (err: unknown) => {
           logger.warn(`listing containers on ${engine.host} failed: ${(err as Error).message}`);
@@ -281,11 +324,19 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       } catch (err) {
         if (stopping()) break;
         const delay = backoffMs(attempt++, reconnect);
-        if (connected || first) {
+        const message = (err as Error).message;
+        if (!everConnected && first) {
+          // Said once: a laptop with no Docker at all still has its remote targets served.
           logger.warn(
-            `lost the Docker engine at ${engine.host} (${(err as Error).message}); reconnecting, next try in ${formatDelay(delay)}`,
+            `agent started (pid ${process.pid}), but no Docker engine answers at ${engine.host} (${message}); ${describeRemoteWork(await attachedTargets)}. Trying the engine again with backoff (next in ${formatDelay(delay)}, then up to every ${formatDelay(reconnect.maxMs)}).`,
           );
-          emitter.emit("disconnected", { error: (err as Error).message, at: clock.now() });
+          emitter.emit("disconnected", { error: message, at: clock.now() });
+          contact(false);
+        } else if (connected) {
+          logger.warn(
+            `lost the Docker engine at ${engine.host} (${message}); reconnecting, next try in ${formatDelay(delay)}`,
+          );
+          emitter.emit("disconnected", { error: message, at: clock.now() });
         } else {
           logger.debug(
             `the Docker engine at ${engine.host} is still away; next try in ${formatDelay(delay)}`,
@@ -308,21 +359,25 @@ export async function startAgent(deps: Deps, options: AgentOptions = {}): Promis
       containers: syncer.containers.values(),
       refused: syncer.refused.values(),
       activity: guard.activity,
+      remoteTargets: remote.states(),
     });
   }
 
   const following = follow();
-  const supplyingRemote = superviseRemoteTargets({
-    deps,
-    obtain: (resolved) => guard.obtain(resolved, { signal, persistent: true }),
-    emitter,
-    signal,
-    ...options.remote,
-  });
+  const supplyingRemote = remote.run();
   onChange();
+  // The start reports whether the engine answered; an engine that hangs does not hold it.
+  let timer: NodeJS.Timeout | undefined;
+  const engineAnswered = await Promise.race([
+    firstContact,
+    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, FIRST_CONTACT_MS, false))),
+  ]);
+  clearTimeout(timer);
 
   return {
     engineHost: engine.host,
+    engineAnswered,
+    remoteTargets: await attachedTargets,
     ready,
     on: (name, listener) => emitter.on(name, listener),
     snapshot,

@@ -9,9 +9,16 @@ import { runningAgentPid } from "./agent-lock.js";
 
 /** What a detached agent tells the process that started it, over the IPC channel, once. */
 export type DetachMessage =
-  | { kind: "ready"; pid: number }
+  | { kind: "ready"; pid: number; engine?: EngineContact }
   | { kind: "running"; pid: number }
   | { kind: "failed"; message: string; hint?: string };
+
+/** Whether the agent's engine answered at its start, and how many remote targets it serves. */
+export interface EngineContact {
+  answered: boolean;
+  /** Undefined when remote-targets.json cannot be read. */
+  remoteTargets?: number;
+}
 
 export type DetachOutcome = DetachMessage | { kind: "exited"; code: number | null };
 
@@ -27,6 +34,8 @@ export interface DetachOptions {
 export interface BackgroundAgent {
   started: boolean;
   pid: number;
+  /** What a started agent found at its start. */
+  engine?: EngineContact;
 }
 
 /**
@@ -44,7 +53,11 @@ export async function ensureBackgroundAgent(options: DetachOptions): Promise<Bac
     const outcome = await spawnDetachedAgent(options);
     switch (outcome.kind) {
       case "ready":
-        return { started: true, pid: outcome.pid };
+        return {
+          started: true,
+          pid: outcome.pid,
+          ...(outcome.engine === undefined ? {} : { engine: outcome.engine }),
+        };
       case "running":
         return { started: false, pid: outcome.pid };
       case "failed":

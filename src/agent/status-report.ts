@@ -4,6 +4,8 @@ import { loadAwsConfig } from "../aws-files/config-read.js";
 import { listSsoTokenFiles } from "../aws-files/cache-sweep.js";
 import { listSsoSessions } from "../aws-files/profiles.js";
 import { readSsoToken, sha1Hex } from "../aws-files/token-cache.js";
+import type { RemoteTargetsReport } from "../remote/target-status.js";
+import { remoteTargetsReport } from "../remote/target-status.js";
 import type { Deps } from "../runtime/deps.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
 import type { AgentFiles } from "./agent-files.js";
@@ -44,6 +46,8 @@ export interface StatusReport {
   refused: RefusedState[];
   /** When that view was written. */
   containersUpdated?: string;
+  /** Attached remote targets, each with what the agent last saw of it. */
+  remoteTargets: RemoteTargetsReport;
 }
 
 async function sessionNames(deps: Deps): Promise<Map<string, string>> {
@@ -104,6 +108,7 @@ export async function buildStatusReport(
     readAgentState(files.stateFile),
   ]);
   const live = pid !== undefined && state?.pid === pid;
+  const remoteTargets = await remoteTargetsReport(deps, state?.remoteTargets);
   return {
     sessions,
     agent: {
@@ -117,5 +122,6 @@ export async function buildStatusReport(
     containers: state?.containers ?? [],
     refused: state?.refused ?? [],
     ...(state ? { containersUpdated: state.updated } : {}),
+    remoteTargets,
   };
 }

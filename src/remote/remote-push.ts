@@ -10,7 +10,7 @@ import { renderStaticFiles } from "../delivery/static-files.js";
 import { wipeScript } from "../delivery/wipe-credentials.js";
 import { RUN_DIR } from "../delivery/paths.js";
 import { quoteForeign } from "../runtime/untrusted-text.js";
-import { RemoteTargetError, targetId } from "./remote-target.js";
+import { RemoteTargetError, RemoteTargetRefusal, targetId } from "./remote-target.js";
 import type { HostKeyMode, SshRoute } from "./ssh-transport.js";
 import { runOverSsh } from "./ssh-transport.js";
 import type { Env } from "../runtime/env.js";
@@ -124,7 +124,7 @@ function pushError(id: string, code: number, detail: string, layout: ContainerLa
   const why = quoteForeign(detail.replace(/^sso-docker: /, ""));
   switch (code) {
     case PushExit.notTmpfs:
-      return new RemoteTargetError(`${id} has no tmpfs for credentials (${why}); nothing was written.`, {
+      return new RemoteTargetRefusal(`${id} has no tmpfs for credentials (${why}); nothing was written.`, {
         hint: `Give its dev container a tmpfs: "runArgs": ["--tmpfs", "${RUN_DIR}"] in devcontainer.json (or a private /dev/shm), rebuild, then attach again.`,
       });
     case 1:

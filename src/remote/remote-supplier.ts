@@ -6,12 +6,13 @@ import type { RoleCredentials } from "../credentials/role-credentials.js";
 import type { Clock } from "../runtime/clock.js";
 import { systemClock } from "../runtime/clock.js";
 import type { Deps } from "../runtime/deps.js";
+import { isoSeconds } from "../runtime/time-format.js";
 import { deliveryProfiles, resolveTargetProfiles } from "./attach.js";
 import { pushToTarget } from "./remote-push.js";
-import type { TargetState } from "./remote-target.js";
-import { targetId } from "./remote-target.js";
+import { RemoteTargetRefusal, targetId } from "./remote-target.js";
 import { knownHostsFile } from "./ssh-transport.js";
 import { queryState } from "./target-state.js";
+import type { RemoteTargetState, SeenState } from "./target-status.js";
 import type { AttachedTarget } from "./target-store.js";
 import { readTargets, targetStoreFile } from "./target-store.js";
 
@@ -35,6 +36,8 @@ export interface RemoteSupplyOptions extends RemoteSupplyTuning {
   obtain: (resolved: ResolvedProfile) => Promise<RoleCredentials>;
   emitter: AgentEmitter;
   signal: AbortSignal;
+  /** Called when what `states()` returns has changed (for the agent's state file). */
+  onChange?: () => void;
 }
 
 interface Served {
@@ -42,9 +45,12 @@ interface Served {
   /** The attachment as stored: a re-attach (other profiles, a new probe) starts afresh. */
   stored: string;
   busy: boolean;
-  state?: TargetState;
+  /** What was last seen of it; undefined until its first round. */
+  seen?: { state: SeenState; reason?: string; hint?: string };
   /** Access key ids of what the target holds, as far as the agent knows. */
   pushed?: string | undefined;
+  lastPush?: number;
+  expiration?: number;
   failures: number;
   notBefore: number;
 }
@@ -57,101 +63,157 @@ const DEFAULT_POLL_MS = 30_000;
  * connecting to one that is not available (a connect would start a stopped codespace), and pushes
  * when the target holds other credentials than the current ones: after rotation, or when it comes
  * back (a stopped target's tmpfs is empty). Each target is served on its own, bounded by the ssh
- * time limit, so one that hangs delays no other; a failed one waits out a backoff. Resolves when
- * the signal aborts.
+ * time limit, so one that hangs delays no other; a failed one waits out a backoff. Needs no Docker
+ * engine. `states()` is what it last saw of each, for `sso-docker status`.
  */
-export async function superviseRemoteTargets(options: RemoteSupplyOptions): Promise<void> {
-  const { deps, signal } = options;
-  const file = targetStoreFile(deps.env, deps.paths.home);
-  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  const clock = options.clock ?? systemClock;
-  const served = new Map<string, Served>();
-  let storeProblem: string | undefined;
-  while (!signal.aborted) {
-    try {
-      const targets = await readTargets(file);
-      storeProblem = undefined;
-      const ids = new Set(targets.map((t) => targetId(t.route)));
-      for (const id of served.keys()) if (!ids.has(id)) served.delete(id);
-      for (const target of targets) {
-        const id = targetId(target.route);
-        const stored = JSON.stringify(target);
-        if (served.get(id)?.stored !== stored) {
-          served.set(id, { target, stored, busy: false, failures: 0, notBefore: 0 });
-        }
-      }
-    } catch (err) {
-      // A broken file keeps the targets already known; said once, not every round.
-      const message = (err as Error).message;
-      if (message !== storeProblem) deps.logger.warn(`remote targets: ${message}`);
-      storeProblem = message;
-    }
-    const now = clock.now();
-    for (const entry of served.values()) {
-      if (entry.busy || now < entry.notBefore) continue;
-      entry.busy = true;
-      void serve(entry, options, clock).finally(() => {
-        entry.busy = false;
-      });
-    }
-    await clock.sleep(pollMs, signal).catch(() => undefined);
-  }
-}
+export class RemoteSupplier {
+  private readonly served = new Map<string, Served>();
+  private readonly clock: Clock;
 
-async function serve(entry: Served, options: RemoteSupplyOptions, clock: Clock): Promise<void> {
-  const { deps, emitter, signal } = options;
-  const { route, probe } = entry.target;
-  const id = targetId(route);
-  try {
-    const { state, detail } = await queryState(route, deps.env, signal);
-    if (state !== "available") {
-      // Its tmpfs empties when it stops: whatever it held is gone.
-      entry.pushed = undefined;
-      if (entry.state !== state) {
-        deps.logger.info(
-          `${id} is ${state}${detail === undefined ? "" : ` (${detail})`}: not connecting to it`,
-        );
-        emitter.emit("remoteSkipped", { target: id, state, at: clock.now() });
+  constructor(private readonly options: RemoteSupplyOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Serves the targets in rounds; resolves when the signal aborts. */
+  async run(): Promise<void> {
+    const { deps, signal } = this.options;
+    const file = targetStoreFile(deps.env, deps.paths.home);
+    const pollMs = this.options.pollMs ?? DEFAULT_POLL_MS;
+    let storeProblem: string | undefined;
+    while (!signal.aborted) {
+      try {
+        this.track(await readTargets(file));
+        storeProblem = undefined;
+      } catch (err) {
+        // A broken file keeps the targets already known; said once, not every round.
+        const message = (err as Error).message;
+        if (message !== storeProblem) deps.logger.warn(`remote targets: ${message}`);
+        storeProblem = message;
       }
-      entry.state = state;
-      return;
+      const now = this.clock.now();
+      for (const entry of this.served.values()) {
+        if (entry.busy || now < entry.notBefore) continue;
+        entry.busy = true;
+        void this.serve(entry).finally(() => {
+          entry.busy = false;
+        });
+      }
+      await this.clock.sleep(pollMs, signal).catch(() => undefined);
     }
-    entry.state = state;
-    const resolved = await resolveTargetProfiles(deps, entry.target.profiles);
-    const profiles = await deliveryProfiles(resolved, entry.target.profiles, options.obtain);
-    const keys = profiles.map((p) => p.credentials.accessKeyId).join(",");
-    if (keys === entry.pushed) return;
-    // Detached (or re-attached) while the credentials were fetched: its entry says so, not this one.
-    const current = (await readTargets(targetStoreFile(deps.env, deps.paths.home))).find(
-      (t) => targetId(t.route) === id,
+  }
+
+  /** What the agent last saw of each target it serves: names, times and messages only. */
+  states(): RemoteTargetState[] {
+    return [...this.served.values()].flatMap(({ target, seen, lastPush, expiration, notBefore }) =>
+      seen === undefined
+        ? []
+        : [
+            {
+              target: targetId(target.route),
+              profiles: target.profiles,
+              ...seen,
+              ...(seen.state === "failing" || seen.state === "refused"
+                ? { nextTry: isoSeconds(notBefore) }
+                : {}),
+              ...(lastPush === undefined ? {} : { lastPush: isoSeconds(lastPush) }),
+              ...(expiration === undefined ? {} : { credentialExpiry: isoSeconds(expiration) }),
+            },
+          ],
     );
-    if (current === undefined || JSON.stringify(current) !== entry.stored) return;
-    const knownHosts = knownHostsFile(deps.env, deps.paths.home);
-    await pushToTarget(route, probe, profiles, {
-      env: deps.env,
-      knownHosts,
-      mode: "verify",
-      signal,
-      ...(options.sshTimeoutMs === undefined ? {} : { timeoutMs: options.sshTimeoutMs }),
-    });
-    entry.pushed = keys;
-    entry.failures = 0;
-    const expiration = Math.min(...profiles.map((p) => p.credentials.expiration.getTime()));
-    deps.logger.info(`pushed ${entry.target.profiles.join(", ")} to ${id}`);
-    emitter.emit("remotePushed", {
-      target: id,
-      profiles: entry.target.profiles,
-      expiration,
-      at: clock.now(),
-    });
-  } catch (err) {
-    if (signal.aborted) return;
-    const retryInMs = backoffMs(entry.failures++, options.retry ?? { baseMs: 5000, maxMs: 5 * 60_000 });
-    entry.notBefore = clock.now() + retryInMs;
-    const error = (err as Error).message;
-    deps.logger.warn(
-      `push to ${id} failed: ${error}; trying again in ${String(Math.round(retryInMs / 1000))} s`,
-    );
-    emitter.emit("remoteFailed", { target: id, error, retryInMs, at: clock.now() });
+  }
+
+  /** Follows the stored list: new and re-attached targets start afresh, detached ones are dropped. */
+  private track(targets: readonly AttachedTarget[]): void {
+    const ids = new Set(targets.map((t) => targetId(t.route)));
+    let changed = false;
+    for (const id of this.served.keys()) {
+      if (!ids.has(id)) changed = this.served.delete(id);
+    }
+    for (const target of targets) {
+      const id = targetId(target.route);
+      const stored = JSON.stringify(target);
+      if (this.served.get(id)?.stored !== stored) {
+        changed ||= this.served.has(id);
+        this.served.set(id, { target, stored, busy: false, failures: 0, notBefore: 0 });
+      }
+    }
+    if (changed) this.options.onChange?.();
+  }
+
+  /** Records what was seen; the state file is rewritten when that changed, or when `always`. */
+  private see(entry: Served, seen: NonNullable<Served["seen"]>, always = false): void {
+    const before = entry.seen;
+    entry.seen = seen;
+    if (always || before?.state !== seen.state || before.reason !== seen.reason) this.options.onChange?.();
+  }
+
+  private async serve(entry: Served): Promise<void> {
+    const { deps, emitter, signal } = this.options;
+    const { clock } = this;
+    const { route, probe } = entry.target;
+    const id = targetId(route);
+    try {
+      const { state, detail } = await queryState(route, deps.env, signal);
+      if (state !== "available") {
+        // Its tmpfs empties when it stops: whatever it held is gone.
+        entry.pushed = undefined;
+        if (entry.seen?.state !== state) {
+          deps.logger.info(
+            `${id} is ${state}${detail === undefined ? "" : ` (${detail})`}: not connecting to it`,
+          );
+          emitter.emit("remoteSkipped", { target: id, state, at: clock.now() });
+        }
+        this.see(entry, { state, ...(detail === undefined ? {} : { reason: detail }) });
+        return;
+      }
+      const resolved = await resolveTargetProfiles(deps, entry.target.profiles);
+      const profiles = await deliveryProfiles(resolved, entry.target.profiles, this.options.obtain);
+      const keys = profiles.map((p) => p.credentials.accessKeyId).join(",");
+      if (keys === entry.pushed) {
+        this.see(entry, { state });
+        return;
+      }
+      // Detached (or re-attached) while the credentials were fetched: its entry says so, not this one.
+      const current = (await readTargets(targetStoreFile(deps.env, deps.paths.home))).find(
+        (t) => targetId(t.route) === id,
+      );
+      if (current === undefined || JSON.stringify(current) !== entry.stored) return;
+      const knownHosts = knownHostsFile(deps.env, deps.paths.home);
+      await pushToTarget(route, probe, profiles, {
+        env: deps.env,
+        knownHosts,
+        mode: "verify",
+        signal,
+        ...(this.options.sshTimeoutMs === undefined ? {} : { timeoutMs: this.options.sshTimeoutMs }),
+      });
+      entry.pushed = keys;
+      entry.failures = 0;
+      const expiration = Math.min(...profiles.map((p) => p.credentials.expiration.getTime()));
+      entry.lastPush = clock.now();
+      entry.expiration = expiration;
+      this.see(entry, { state }, true);
+      deps.logger.info(`pushed ${entry.target.profiles.join(", ")} to ${id}`);
+      emitter.emit("remotePushed", {
+        target: id,
+        profiles: entry.target.profiles,
+        expiration,
+        at: clock.now(),
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      const retryInMs = backoffMs(
+        entry.failures++,
+        this.options.retry ?? { baseMs: 5000, maxMs: 5 * 60_000 },
+      );
+      entry.notBefore = clock.now() + retryInMs;
+      const error = (err as Error).message;
+      const hint = RemoteTargetRefusal.is(err) ? err.hint : undefined;
+      const state = RemoteTargetRefusal.is(err) ? "refused" : "failing";
+      this.see(entry, { state, reason: error, ...(hint === undefined ? {} : { hint }) }, true);
+      deps.logger.warn(
+        `push to ${id} failed: ${error}; trying again in ${String(Math.round(retryInMs / 1000))} s`,
+      );
+      emitter.emit("remoteFailed", { target: id, error, retryInMs, at: clock.now() });
+    }
   }
 }

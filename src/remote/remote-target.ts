@@ -16,6 +16,24 @@ export class RemoteTargetError extends SsoDockerError {
   override name = "RemoteTargetError";
 }
 
+const REFUSAL = Symbol.for("sso-docker.RemoteTargetRefusal");
+
+/**
+ * The target answered, but not as the one attached (another host key) or with no tmpfs to
+ * write to: trying again changes nothing until it is attached again. Branded (`is`), since
+ * `instanceof` fails across two bundles of this module.
+ */
+export class RemoteTargetRefusal extends RemoteTargetError {
+  override name = "RemoteTargetRefusal";
+  readonly [REFUSAL] = true;
+
+  static is(error: unknown): error is RemoteTargetRefusal {
+    return (
+      typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[REFUSAL] === true
+    );
+  }
+}
+
 // Names go into the ProxyCommand, which ssh hands to a shell after expanding `%`: only characters
 // that no shell or ssh treats specially, and never a leading `-` that a CLI would read as a flag.
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$/;

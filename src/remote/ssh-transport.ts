@@ -5,7 +5,7 @@ import { quoteForeign } from "../runtime/untrusted-text.js";
 import type { BoundedResult } from "./bounded-process.js";
 import { runBounded } from "./bounded-process.js";
 import type { RemoteTarget } from "./remote-target.js";
-import { proxyCommand, RemoteTargetError, targetId } from "./remote-target.js";
+import { proxyCommand, RemoteTargetError, RemoteTargetRefusal, targetId } from "./remote-target.js";
 
 /** How sso-docker reaches one target: the target and what ssh needs beyond the user's config. */
 export interface SshRoute extends RemoteTarget {
@@ -130,7 +130,7 @@ function checkConnected(route: SshRoute, result: BoundedResult, timeoutMs: numbe
   if (result.killed === "aborted") throw new RemoteTargetError(`The connection to ${id} was cancelled.`);
   if (result.exitCode !== 255) return;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(result.stderr)) {
-    throw new RemoteTargetError(
+    throw new RemoteTargetRefusal(
       `The host key of ${id} is not the one pinned when it was attached (rebuilt, or someone in between); nothing was sent.`,
       {
         hint: `If ${id} was rebuilt, re-attach it: \`sso-docker detach ${id}\`, then \`sso-docker attach ${id} --profile …\`.`,

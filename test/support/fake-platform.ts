@@ -34,8 +34,11 @@ export interface FakePlatform extends AsyncDisposable {
 /** How long a hung connect command sleeps: a number no other process on the machine uses. */
 export const HANG_SECONDS = 3607;
 
-const FAKE_GH = (dir: string) => `#!/bin/sh
+const FAKE_GH = (dir: string, dockerHost: string | undefined) => `#!/bin/sh
 dir='${dir}'
+# The stand-ins run on the test's engine, whichever engine (or none) the caller's DOCKER_HOST names.
+unset DOCKER_CONTEXT
+${dockerHost === undefined ? "unset DOCKER_HOST" : `export DOCKER_HOST='${dockerHost}'`}
 printf '%s\\n' "gh $*" >> "$dir/calls.log"
 [ "$1" = codespace ] || { echo "fake gh: no command $1" >&2; exit 1; }
 sub=$2; shift 2
@@ -66,7 +69,7 @@ export async function createFakePlatform(image: string): Promise<FakePlatform> {
     [binDir, join(dir, "state"), join(dir, "container"), join(dir, "hang")].map((d) => mkdir(d)),
   );
   await writeFile(join(dir, "calls.log"), "");
-  await writeFile(join(binDir, "gh"), FAKE_GH(dir));
+  await writeFile(join(binDir, "gh"), FAKE_GH(dir, process.env["DOCKER_HOST"]));
   await chmod(join(binDir, "gh"), 0o755);
   const keyFile = join(dir, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sso-docker-test", "-f", keyFile]);

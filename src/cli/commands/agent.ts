@@ -3,6 +3,7 @@ import type { AgentFiles } from "../../agent/agent-files.js";
 import { acquireAgentLock, isAlive, runningAgentPid } from "../../agent/agent-lock.js";
 import { createLogFileWriter } from "../../agent/agent-log.js";
 import { startAgent } from "../../agent/agent.js";
+import type { BackgroundAgent } from "../../agent/detach.js";
 import { ensureBackgroundAgent, reportToParent } from "../../agent/detach.js";
 import { planAgentStop, requestAgentStop, watchStopRequests } from "../../agent/stop-request.js";
 import { createDockerEngine } from "../../docker/engine.js";
@@ -83,7 +84,16 @@ export async function runAgent(flags: AgentFlags, globals: GlobalOptions): Promi
         useDeviceCode: flags.useDeviceCode === true,
       });
       const stopWatch = watchStopRequests(files, process.pid, startedAt);
-      if (child) reportToParent({ kind: "ready", pid: process.pid });
+      if (child) {
+        reportToParent({
+          kind: "ready",
+          pid: process.pid,
+          engine: {
+            answered: handle.engineAnswered,
+            ...(handle.remoteTargets === undefined ? {} : { remoteTargets: handle.remoteTargets }),
+          },
+        });
+      }
       const reason = await new Promise<string>((resolve) => {
         process.once("SIGINT", () => {
           resolve("on SIGINT");
@@ -131,9 +141,22 @@ async function detach(
   const agent = await ensureBackgroundAgent({ cliPath: CLI_PATH, args, files, env: deps.env });
   process.stdout.write(
     agent.started
-      ? `Started the sso-docker agent for ${engineHost} (pid ${agent.pid}); log: ${files.logFile}\n`
+      ? `Started the sso-docker agent for ${engineHost} (pid ${agent.pid}); log: ${files.logFile}\n${describeEngineAbsence(engineHost, agent)}`
       : `${alreadyRunning(engineHost, agent.pid)}\n`,
   );
+}
+
+/** What an agent started with no engine to follow does meanwhile: "" when the engine answered. */
+export function describeEngineAbsence(engineHost: string, agent: BackgroundAgent): string {
+  if (agent.engine === undefined || agent.engine.answered) return "";
+  const targets = agent.engine.remoteTargets;
+  const doing =
+    targets === undefined
+      ? "the attached remote targets cannot be read (`sso-docker status` says why)"
+      : targets === 0
+        ? "no remote target is attached, so it has nothing to supply until the engine answers or you attach one (`sso-docker attach codespace:NAME --profile dev`)"
+        : `it serves the ${String(targets)} attached remote target(s) meanwhile`;
+  return `No Docker engine answers at ${engineHost}: the agent follows it once it does, and ${doing}. \`sso-docker status\` shows both.\n`;
 }
 
 export async function runAgentStop(flags: { context?: string }, globals: GlobalOptions): Promise<void> {

@@ -3,8 +3,6 @@ import type { StatusReport } from "../../agent/status-report.js";
 import { buildStatusReport } from "../../agent/status-report.js";
 import { createDockerEngine, type DockerEngine } from "../../docker/engine.js";
 import { describeEngineVersion } from "../../docker/engine-version.js";
-import type { RemoteTargetsReport } from "../../remote/target-status.js";
-import { remoteTargetsReport } from "../../remote/target-status.js";
 import { createDeps } from "../../runtime/deps.js";
 import { quoteForeign } from "../../runtime/untrusted-text.js";
 import type { GlobalOptions } from "../global-options.js";
@@ -46,7 +44,7 @@ async function engineReport(engine: DockerEngine): Promise<EngineReport> {
 
 export function renderEngine(engine: EngineReport): string {
   return engine.product === undefined
-    ? `Engine: ${engine.host}, not answering (${engine.problem ?? "?"})\n\n`
+    ? `Engine: not reachable at ${engine.host} (${engine.problem ?? "?"})\n\n`
     : `Engine: ${describeEngineVersion({ product: engine.product, version: engine.version ?? "", apiVersion: "" })} at ${engine.host}\n\n`;
 }
 
@@ -57,15 +55,14 @@ export async function runStatus(flags: StatusFlags, globals: GlobalOptions): Pro
     home: deps.paths.home,
     ...(flags.context === undefined ? {} : { context: flags.context }),
   });
-  const [report, engineInfo, remote] = await Promise.all([
+  const [report, engineInfo] = await Promise.all([
     buildStatusReport(deps, agentFiles(deps.env, deps.paths.home, engine.host), engine.host),
     engineReport(engine),
-    remoteTargetsReport(deps),
   ]);
   process.stdout.write(
     flags.json === true
-      ? JSON.stringify({ engine: engineInfo, ...report, remoteTargets: remote }, null, 2) + "\n"
-      : renderEngine(engineInfo) + renderStatus(report, Date.now()) + renderRemoteTargets(remote, Date.now()),
+      ? JSON.stringify({ engine: engineInfo, ...report }, null, 2) + "\n"
+      : renderEngine(engineInfo) + renderStatus(report, Date.now()),
   );
 }
 
@@ -113,9 +110,11 @@ export function renderStatus(report: StatusReport, now: number): string {
     ]);
   const { agent } = report;
   out += agent.running
-    ? `\nAgent: running (pid ${String(agent.pid)}) for ${agent.engine}${agent.started ? ` since ${agent.started}` : ""}${agent.connected === false ? ", engine unreachable" : ""}\n  log: ${agent.logFile}\n`
+    ? `\nAgent: running (pid ${String(agent.pid)}) for ${agent.engine}${agent.started ? ` since ${agent.started}` : ""}${agent.connected === false ? ", no engine answers (trying again; remote targets are served meanwhile)" : ""}\n  log: ${agent.logFile}\n`
     : `\nAgent: not running for ${agent.engine} (start it with \`sso-docker agent --detach\`)\n`;
-  return out + renderContainers(report, now) + renderRefused(report.refused);
+  return (
+    out + renderContainers(report, now) + renderRefused(report.refused) + renderRemoteTargets(report, now)
+  );
 }
 
 function renderContainers(report: StatusReport, now: number): string {
@@ -146,22 +145,40 @@ function renderChains(containers: StatusReport["containers"]): string {
   return chains.length === 0 ? "" : `\nRole chains\n${chains.map((c) => `  ${c}\n`).join("")}`;
 }
 
-/** Attached remote targets (`sso-docker attach`), which the agent keeps supplied over ssh. */
-function renderRemoteTargets(remote: RemoteTargetsReport, now: number): string {
+/**
+ * Attached remote targets (`sso-docker attach`), which the agent keeps supplied over ssh: what it
+ * last saw of each (from its state file; nothing here connects to a target or asks a platform),
+ * then why any of them is not available.
+ */
+function renderRemoteTargets(report: StatusReport, now: number): string {
+  const remote = report.remoteTargets;
   if (remote.problem !== undefined) return `\nRemote targets: cannot read them: ${remote.problem}\n`;
   if (remote.targets.length === 0) return "";
+  const heading = report.agent.running
+    ? "\nRemote targets (`sso-docker detach TARGET` ends one)\n"
+    : `\nRemote targets (last seen by the agent, ${report.containersUpdated ?? "never"})\n`;
+  const reasons = remote.targets.flatMap(({ target, seen }) => {
+    if (seen?.reason === undefined) return [];
+    return [
+      `  ${target}: ${seen.reason}\n`,
+      ...(seen.nextTry === undefined ? [] : [`    tried again ${relative(seen.nextTry, now)}\n`]),
+      ...(seen.hint === undefined ? [] : [`    next: ${seen.hint}\n`]),
+    ];
+  });
   return (
-    "\nRemote targets (`sso-docker detach TARGET` ends one)\n" +
+    heading +
     table([
-      ["TARGET", "PROFILES", "USER", "SECRETS ON", "ATTACHED"],
-      ...remote.targets.map((t) => [
-        t.target,
-        t.profiles.join(","),
-        t.user ?? "-",
-        t.secretDir === "tmpfs" ? "/run/sso-docker (tmpfs)" : "/dev/shm",
-        relative(t.attachedAt, now),
+      ["TARGET", "PROFILES", "USER", "STATE", "LAST PUSH", "CREDENTIALS EXPIRE"],
+      ...remote.targets.map(({ target, profiles, user, seen }) => [
+        target,
+        profiles.join(","),
+        user ?? "-",
+        seen?.state ?? (report.agent.running ? "not served yet" : "-"),
+        relative(seen?.lastPush, now),
+        relative(seen?.credentialExpiry, now),
       ]),
-    ])
+    ]) +
+    reasons.join("")
   );
 }
 
