@@ -1,4 +1,5 @@
 export { startFakeIdc, type FakeIdc } from "./server.js";
+export type { RequestHold } from "./holds.js";
 export {
   DEFAULT_ACCOUNTS,
   DEFAULT_IAM_ROLES,

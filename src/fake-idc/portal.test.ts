@@ -179,6 +179,25 @@ describe("SSO portal", () => {
     expect(idc.count("/federation/credentials", { status: 429 })).toBe(2);
   });
 
+  it("holds the next GetRoleCredentials unanswered until released, and only that one", async () => {
+    await using idc = await startFakeIdc();
+    const { accessToken } = idc.createSession();
+    const client = ssoClient(idc);
+    const get = () =>
+      client.send(
+        new GetRoleCredentialsCommand({ accessToken, accountId: "111111111111", roleName: "ReadOnlyAccess" }),
+      );
+    const hold = idc.holdNext("/federation/credentials");
+    const held = get();
+    await hold.arrived;
+    // Others are answered meanwhile; the held one is not (the log records a request once answered).
+    expect((await get()).roleCredentials?.accessKeyId).toBeTruthy();
+    expect(idc.count("/federation/credentials")).toBe(1);
+    hold.release();
+    expect((await held).roleCredentials?.accessKeyId).toBeTruthy();
+    expect(idc.count("/federation/credentials")).toBe(2);
+  });
+
   it("keeps secrets out of the request log", async () => {
     await using idc = await startFakeIdc();
     const session = idc.createSession();

@@ -4,6 +4,7 @@ import { systemClock } from "../runtime/clock.js";
 import { browserRoutes } from "./browser-routes.js";
 import type { RouteContext, RouteTable } from "./context.js";
 import { FailureQueue } from "./failures.js";
+import { HoldQueue, type RequestHold } from "./holds.js";
 import { jsonReply, readRequest, type FakeRequest, type Reply } from "./http.js";
 import { oidcRoutes } from "./oidc-routes.js";
 import { portalRoutes } from "./portal-routes.js";
@@ -60,6 +61,11 @@ export interface FakeIdc extends AsyncDisposable {
   /** Applies to tokens, codes and credentials issued afterwards. */
   setLifetimes(lifetimes: Partial<Lifetimes>): void;
   failNext(failure: FailureSpec): void;
+  /**
+   * Keeps the next request to `path` unanswered until `release()`, as a service slow to answer
+   * (GetRoleCredentials: "/federation/credentials").
+   */
+  holdNext(path: string): RequestHold;
   /** Access tokens stop working; refresh tokens still do. */
   expireAccessTokens(): void;
   /** Every session ends (access and refresh tokens); only a new login helps. */
@@ -102,6 +108,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
   const credentials = new RoleCredentialStore(clock, lifetimes);
   const log = new RequestLog(options.onRequest);
   const failures = new FailureQueue();
+  const holds = new HoldQueue();
   const accounts = options.accounts ?? DEFAULT_ACCOUNTS;
   const iamRoles = options.iamRoles ?? DEFAULT_IAM_ROLES;
   const ctx: RouteContext = {
@@ -123,6 +130,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     let request: FakeRequest | undefined;
     try {
       request = await readRequest(req);
+      await holds.wait(request);
       const route = ROUTES[`${request.method} ${request.path}`];
       reply = failures.take(request) ?? (route ? route(request, ctx) : notFound(request));
     } catch {
@@ -221,6 +229,7 @@ export async function startFakeIdc(options: FakeIdcOptions = {}): Promise<FakeId
     failNext: (failure) => {
       failures.add(failure);
     },
+    holdNext: (path) => holds.add(path),
     expireAccessTokens: () => {
       identity.expireAccessTokens();
     },
