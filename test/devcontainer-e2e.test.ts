@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -9,10 +9,12 @@ import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
 import { sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
+  callerIdentityIn,
+  cliOptions,
   DEVCONTAINER,
   DevcontainerEvents,
   FEATURE_SOURCE,
-  imagesOfWorkspace,
+  removeWorkspace,
   serializedBuild,
   upJson,
 } from "./devcontainer-support.js";
@@ -30,25 +32,14 @@ let fx: RunFixture;
 let workspace: string;
 let events: DevcontainerEvents;
 let containerId: string;
-const cliOptions = () =>
-  ({ env: fx.env, extendEnv: false, stdin: "ignore", reject: false, all: true }) as const;
-const devcontainer = (args: readonly string[]) => execa(DEVCONTAINER, args, cliOptions());
 const up = (...extra: string[]) =>
   execa(
     ...serializedBuild(["up", "--workspace-folder", workspace, "--buildkit", "never", ...extra]),
-    cliOptions(),
+    cliOptions(fx.env),
   );
 const inContainer = (command: readonly string[]) =>
-  devcontainer(["exec", "--workspace-folder", workspace, ...command]);
-const callerIdentity = (profile?: string) =>
-  inContainer([
-    "aws",
-    "sts",
-    "get-caller-identity",
-    "--endpoint-url",
-    fx.endpoint,
-    ...(profile === undefined ? [] : ["--profile", profile]),
-  ]);
+  execa(DEVCONTAINER, ["exec", "--workspace-folder", workspace, ...command], cliOptions(fx.env));
+const callerIdentity = (profile?: string) => callerIdentityIn(workspace, fx.env, fx.endpoint, profile);
 
 beforeAll(async () => {
   fx = await startRunFixture({ roleCredentialSeconds: LIFETIME_SECONDS });
@@ -73,10 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events.close();
-  await execa(process.execPath, [CLI, "agent", "stop"], { env: fx.env, extendEnv: false, reject: false });
-  const tags = await imagesOfWorkspace(workspace);
-  if (tags.length > 0) await execa("docker", ["rmi", "--force", ...tags], { reject: false });
-  await rm(workspace, { recursive: true, force: true });
+  await removeWorkspace(workspace, fx.env);
   await fx[Symbol.asyncDispose]();
 });
 
