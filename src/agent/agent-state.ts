@@ -5,7 +5,7 @@ import { readSsoToken, tokenCachePath } from "../aws-files/token-cache.js";
 import { describeChain } from "../credentials/resolve-profile.js";
 import type { Deps } from "../runtime/deps.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
-import type { ManagedContainer } from "./container-syncer.js";
+import type { ManagedContainer } from "./managed-container.js";
 import type { SessionActivity } from "./session-guard.js";
 import { sessionKey } from "./session-guard.js";
 

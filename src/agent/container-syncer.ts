@@ -21,8 +21,6 @@ import { reasonForFailure } from "./status-note.js";
 import { SupplyTroubles } from "./supply-troubles.js";
 import { SyncQueue } from "./sync-queue.js";
 
-export type { ManagedContainer, PushOutcome, PushWant } from "./managed-container.js";
-
 export interface SyncerOptions {
   deps: Deps;
   engine: DockerEngine;
