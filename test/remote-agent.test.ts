@@ -15,7 +15,7 @@ import type { FakePlatform } from "./support/fake-platform.js";
 import { createFakePlatform, HANG_SECONDS } from "./support/fake-platform.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
-import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import { agentTestDeps, startLockedAgent } from "./support/in-process-agent.js";
 
 // Issue 11, step 2: the agent keeps attached remote targets supplied in its own rounds: it asks
@@ -52,11 +52,10 @@ const { history, waitFor } = events;
 const cleanups: (() => PromiseLike<unknown>)[] = [];
 
 beforeAll(async () => {
-  const images = await ensureTestImages();
   idc = await startFakeIdc({ host: "0.0.0.0", lifetimes: { roleCredentialSeconds: LIFETIME_SECONDS } });
   cleanups.push(() => idc.close());
   endpoint = `http://host.docker.internal:${new URL(idc.url).port}`;
-  platform = await createFakePlatform(images.debianSshd);
+  platform = await createFakePlatform();
   cleanups.push(() => platform[Symbol.asyncDispose]());
   home = await makeTestHome({
     config: config(idc.startUrl),
