@@ -13,7 +13,7 @@ import type { TestContainer } from "./support/docker.js";
 import { sweepTestContainersAfterAll } from "./support/docker.js";
 import type { FakePlatform } from "./support/fake-platform.js";
 import { createFakePlatform } from "./support/fake-platform.js";
-import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 
 // Issue 11: `sso-docker attach codespace:NAME` against a stand-in codespace on the real engine
 // (OpenSSH's sshd in the container, reached through a fake `gh codespace ssh --stdio`), the
@@ -56,7 +56,6 @@ let seeded: SeededSession;
 const cleanups: (() => PromiseLike<unknown>)[] = [];
 
 beforeAll(async () => {
-  const images = await ensureTestImages();
   assertBuilt();
   idc = await startFakeIdc({ host: "0.0.0.0" });
   cleanups.push(() => idc.close());
@@ -66,7 +65,7 @@ beforeAll(async () => {
   await mkdir(join(home.home, ".aws"), { recursive: true });
   await writeFile(home.configFile, config(idc.startUrl));
   seeded = await signIn(home, idc, SESSION);
-  platform = await createFakePlatform(images.debianSshd);
+  platform = await createFakePlatform();
   cleanups.push(() => platform[Symbol.asyncDispose]());
   env = cliEnv(home, idc, { PATH: `${platform.binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}` });
   // attach starts the background agent; it must not outlive the file.

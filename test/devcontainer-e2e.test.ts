@@ -1,18 +1,20 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "./cli-support.js";
-import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
+import { arnOf, PROFILES, startRunFixture, type RunFixture } from "./run-support.js";
 import { sweepTestContainersAfterAll, TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import {
+  callerIdentityIn,
+  cliOptions,
   DEVCONTAINER,
   DevcontainerEvents,
   FEATURE_SOURCE,
-  imagesOfWorkspace,
+  removeWorkspace,
   serializedBuild,
   upJson,
 } from "./devcontainer-support.js";
@@ -22,6 +24,8 @@ import {
 // AWS CLI in the container calling the fake STS (which checks the SigV4 signature) as the remote user.
 
 const LIFETIME_SECONDS = 20; // the agent re-pushes every ~10 s: a rotation happens within the test
+/** The Feature's `region` option: what the profiles have until the first push (the host's is eu-west-1). */
+const FEATURE_REGION = "eu-central-1";
 const docker = new Docker();
 
 sweepTestContainersAfterAll();
@@ -30,25 +34,14 @@ let fx: RunFixture;
 let workspace: string;
 let events: DevcontainerEvents;
 let containerId: string;
-const cliOptions = () =>
-  ({ env: fx.env, extendEnv: false, stdin: "ignore", reject: false, all: true }) as const;
-const devcontainer = (args: readonly string[]) => execa(DEVCONTAINER, args, cliOptions());
 const up = (...extra: string[]) =>
   execa(
     ...serializedBuild(["up", "--workspace-folder", workspace, "--buildkit", "never", ...extra]),
-    cliOptions(),
+    cliOptions(fx.env),
   );
 const inContainer = (command: readonly string[]) =>
-  devcontainer(["exec", "--workspace-folder", workspace, ...command]);
-const callerIdentity = (profile?: string) =>
-  inContainer([
-    "aws",
-    "sts",
-    "get-caller-identity",
-    "--endpoint-url",
-    fx.endpoint,
-    ...(profile === undefined ? [] : ["--profile", profile]),
-  ]);
+  execa(DEVCONTAINER, ["exec", "--workspace-folder", workspace, ...command], cliOptions(fx.env));
+const callerIdentity = (profile?: string) => callerIdentityIn(workspace, fx.env, fx.endpoint, profile);
 
 beforeAll(async () => {
   fx = await startRunFixture({ roleCredentialSeconds: LIFETIME_SECONDS });
@@ -61,7 +54,7 @@ beforeAll(async () => {
     name: "sso-docker e2e",
     image: fx.images.debianAws,
     remoteUser: "dev",
-    features: { "./sso-docker": { profiles: "dev,ops" } },
+    features: { "./sso-docker": { profiles: "dev,ops", region: FEATURE_REGION } },
     // What the README documents, with the built CLI instead of a global `sso-docker`. It runs in
     // the environment of `devcontainer up` (HOME and the fake's endpoints here).
     initializeCommand: `${process.execPath} ${CLI} agent --detach --no-browser`,
@@ -73,10 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events.close();
-  await execa(process.execPath, [CLI, "agent", "stop"], { env: fx.env, extendEnv: false, reject: false });
-  const tags = await imagesOfWorkspace(workspace);
-  if (tags.length > 0) await execa("docker", ["rmi", "--force", ...tags], { reject: false });
-  await rm(workspace, { recursive: true, force: true });
+  await removeWorkspace(workspace, fx.env);
   await fx[Symbol.asyncDispose]();
 });
 
@@ -154,7 +144,8 @@ describe("Dev Container with the sso-docker Feature and the agent from initializ
     const latencyMs = (push.timeNano - events.lastStart(rebuilt, mark).timeNano) / 1e6;
     console.info(`rebuilt: start → credentials pushed: ${latencyMs.toFixed(0)} ms`);
     expect(latencyMs).toBeLessThan(1000);
-    expect((await callerIdentity()).exitCode).toBe(0);
+    const identity = await callerIdentity();
+    expect(identity.exitCode, identity.all).toBe(0);
 
     const info = await docker.getContainer(rebuilt).inspect();
     expect(info.Mounts.map((m) => ({ type: m.Type, source: m.Source }))).toEqual([
@@ -166,7 +157,64 @@ describe("Dev Container with the sso-docker Feature and the agent from initializ
       expect.arrayContaining(["AWS_CONFIG_FILE=/etc/sso-docker/config", "SSO_DOCKER_FEATURE=1"]),
     );
   }, 300_000);
+
+  it("runs an AWS call made before the first push (a postStartCommand's) once the push lands, in the Feature's region", async () => {
+    // A fresh container of the Feature's image, started while no agent runs: it holds only what
+    // the Feature built (a restarted one keeps the config an earlier push wrote).
+    await fx.stopAgent();
+    const original = await docker.getContainer(containerId).inspect();
+    const bound = ["devcontainer.local_folder", "devcontainer.config_file"].flatMap((name) => [
+      "--label",
+      `${name}=${original.Config.Labels[name] ?? ""}`,
+    ]);
+    const run = await execa("docker", [
+      ...["run", "--detach", "--user", "dev", "--label", `${TEST_LABEL}=${testRunId}`, ...bound],
+      ...["--add-host=host.docker.internal:host-gateway", original.Image, "sleep", "infinity"],
+    ]);
+    const fresh = run.stdout.trim();
+    const exec = (command: readonly string[]) =>
+      execa("docker", ["exec", fresh, ...command], { reject: false, all: true });
+    const before = await exec(["aws", "configure", "get", "region"]);
+    expect(before.stdout, before.all).toBe(FEATURE_REGION);
+
+    // The AWS CLI reads its region, then runs the helper, which waits for the push.
+    const early = exec(["aws", "sts", "get-caller-identity", "--endpoint-url", fx.endpoint]);
+    let ended: string | undefined;
+    void early.then((result) => (ended = result.all));
+    await untilHelperRuns(fresh, () => ended);
+    const mark = events.mark();
+    await fx.startAgent();
+    await events.push(mark, 15_000, fresh);
+    const identity = await early;
+    expect(identity.exitCode, identity.all).toBe(0);
+    expect(JSON.parse(identity.stdout)).toMatchObject({ Arn: arnOf("dev") });
+    const call = fx.idc.requests.filter((e) => e.operation === "GetCallerIdentity").at(-1);
+    expect(call).toMatchObject({ status: 200, signingRegion: FEATURE_REGION });
+    // The push put the host profile's own region in the Feature's place.
+    const after = await exec(["aws", "configure", "get", "region"]);
+    expect(after.stdout, after.all).toBe(PROFILES.dev.region);
+    await execa("docker", ["rm", "--force", fresh]);
+  }, 120_000);
 });
+
+/**
+ * Until a process in the container runs the Feature's credential helper: an AWS call asked for
+ * credentials and waits for the push. Bounded: there is no engine event for it.
+ */
+async function untilHelperRuns(container: string, ended: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const list = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null";
+  for (;;) {
+    const { stdout } = await execa("docker", ["exec", container, "sh", "-c", list], { reject: false });
+    if (stdout.includes("/etc/sso-docker/credential-process")) return;
+    const output = ended();
+    if (output !== undefined)
+      throw new Error(`the AWS call ended before it asked for credentials:\n${output}`);
+    if (Date.now() > deadline)
+      throw new Error(`no AWS call reached the credential helper within 20 s:\n${stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** The AccessKeyId the agent last pushed for profile dev, read as root from outside. */
 async function pushedKey(): Promise<string> {

@@ -49,7 +49,7 @@ describe("Dev Container Feature files", () => {
     ) as FeatureJson;
     expect(json.id).toBe(basename(FEATURE));
     expect(json.version).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(Object.keys(json.options).sort()).toEqual(["profiles", "user"]);
+    expect(Object.keys(json.options).sort()).toEqual(["profiles", "region", "user"]);
     for (const option of Object.values(json.options)) expect(option.default).toBeTypeOf("string");
     expect(json.containerEnv).toEqual({ AWS_CONFIG_FILE: CONFIG_PATH, SSO_DOCKER_FEATURE: "1" });
   });
@@ -78,6 +78,18 @@ describe("install.sh in a bare busybox (no bash, no getent, no network)", () => 
       SHM_LAYOUT,
     );
     expect(`${rest.join("\n")}\n`).toBe(expected.slice(expected.indexOf("\n") + 1));
+  });
+
+  it("gives every profile the region option until the first push, in the layout sso-docker renders", async () => {
+    const result = await install({ PROFILES: "dev,ops", REGION: "eu-central-1", USER: "" });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const expected = renderAwsConfig(
+      ["dev", "ops"].map((name) => ({ name, region: "eu-central-1" })),
+      SHM_LAYOUT,
+    );
+    const body = (config: string) => config.slice(config.indexOf("\n") + 1);
+    // execa drops the output's final newline.
+    expect(`${body(result.stdout)}\n`).toBe(body(expected));
   });
 
   it("is idempotent and tells the agent the profiles and the owner", async () => {
@@ -115,6 +127,16 @@ describe("install.sh in a bare busybox (no bash, no getent, no network)", () => 
     expect(result.stderr).toContain(`sso-docker feature: ${message}`);
     expect(result.stdout).toBe("");
   });
+
+  it.each(["EU-WEST-1", "eu west 1", "eu-west-1\n[profile x]", "-eu", "eu-"])(
+    "fails the build with a clear message for region %j",
+    async (region) => {
+      const result = await install({ PROFILES: "dev", REGION: region, USER: "" });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toContain(`sso-docker feature: region "${region}" is not an AWS region code`);
+      expect(result.stdout).toBe("");
+    },
+  );
 
   it("rejects a user option that is not a user name", async () => {
     const result = await install({ PROFILES: "dev", USER: "dev\nroot" });

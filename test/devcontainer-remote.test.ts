@@ -1,11 +1,19 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "./cli-support.js";
-import { DEVCONTAINER, DevcontainerEvents, FEATURE_SOURCE, upJson } from "./devcontainer-support.js";
+import {
+  callerIdentityIn,
+  cliOptions,
+  DEVCONTAINER,
+  DevcontainerEvents,
+  FEATURE_SOURCE,
+  removeWorkspace,
+  upJson,
+} from "./devcontainer-support.js";
 import { arnOf, startRunFixture, type RunFixture } from "./run-support.js";
 import { TEST_LABEL, testRunId } from "./support/docker.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
@@ -24,21 +32,10 @@ let events: DevcontainerEvents;
 let env: Record<string, string>;
 let containerId: string;
 
-const devcontainer = (args: readonly string[]) =>
-  execa(DEVCONTAINER, args, { env, extendEnv: false, stdin: "ignore", reject: false, all: true });
-const up = () => devcontainer(["up", "--workspace-folder", workspace, "--buildkit", "never"]);
-const callerIdentity = () =>
-  devcontainer([
-    "exec",
-    "--workspace-folder",
-    workspace,
-    "aws",
-    "sts",
-    "get-caller-identity",
-    "--endpoint-url",
-    // Host networking (the second engine's bridge has no NAT): the fake listens on the host's loopback.
-    fx.idc.url,
-  ]);
+const up = () =>
+  execa(DEVCONTAINER, ["up", "--workspace-folder", workspace, "--buildkit", "never"], cliOptions(env));
+// Host networking (the second engine's bridge has no NAT): the fake listens on the host's loopback.
+const callerIdentity = () => callerIdentityIn(workspace, env, fx.idc.url);
 
 beforeAll(async () => {
   fx = await startRunFixture();
@@ -62,9 +59,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events.close();
-  await execa(process.execPath, [CLI, "agent", "stop"], { env, extendEnv: false, reject: false });
-  await engine[Symbol.asyncDispose]();
-  await rm(workspace, { recursive: true, force: true });
+  await removeWorkspace(workspace, env);
+  await engine[Symbol.asyncDispose](); // and with it the images the CLI built there
   await fx[Symbol.asyncDispose]();
 });
 

@@ -1,8 +1,9 @@
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type Docker from "dockerode";
 import { execa } from "execa";
-import { REPO } from "./cli-support.js";
+import { CLI, REPO } from "./cli-support.js";
 import type { DockerEvent } from "./support/docker.js";
 
 /** Shared by the test/devcontainer-*.test.ts suites: the real Dev Containers CLI and engine events. */
@@ -19,6 +20,41 @@ export const FEATURE_SOURCE = join(REPO, "devcontainer-feature", "src", "sso-doc
  */
 export function serializedBuild(args: readonly string[]): [string, string[]] {
   return ["flock", [join(tmpdir(), "sso-docker-devcontainer-build.lock"), DEVCONTAINER, ...args]];
+}
+
+/**
+ * Options of a Dev Containers CLI call with exactly `env` (nothing inherited): it never rejects,
+ * so a test reads `exitCode` and the interleaved output `all`.
+ */
+export function cliOptions(env: Record<string, string>) {
+  return { env, extendEnv: false, stdin: "ignore", reject: false, all: true } as const;
+}
+
+/**
+ * `aws sts get-caller-identity` run by `devcontainer exec` as the workspace's remote user, against
+ * the fake STS at `endpoint` (which checks the SigV4 signature).
+ */
+export function callerIdentityIn(
+  workspace: string,
+  env: Record<string, string>,
+  endpoint: string,
+  profile?: string,
+) {
+  const aws = ["aws", "sts", "get-caller-identity", "--endpoint-url", endpoint];
+  if (profile !== undefined) aws.push("--profile", profile);
+  return execa(DEVCONTAINER, ["exec", "--workspace-folder", workspace, ...aws], cliOptions(env));
+}
+
+/**
+ * Teardown of a Dev Containers suite: stops the agent its initializeCommand started (with the
+ * suite's `env`: the same HOME and engine), removes the images the CLI built for the workspace on
+ * the machine's engine, then the workspace.
+ */
+export async function removeWorkspace(workspace: string, env: Record<string, string>): Promise<void> {
+  await execa(process.execPath, [CLI, "agent", "stop"], { env, extendEnv: false, reject: false });
+  const tags = await imagesOfWorkspace(workspace);
+  if (tags.length > 0) await execa("docker", ["rmi", "--force", ...tags], { reject: false });
+  await rm(workspace, { recursive: true, force: true });
 }
 
 export interface UpOutcome {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -6,10 +6,12 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, REPO } from "./cli-support.js";
 import {
+  callerIdentityIn,
+  cliOptions,
   DEVCONTAINER,
   DevcontainerEvents,
   FEATURE_SOURCE,
-  imagesOfWorkspace,
+  removeWorkspace,
   serializedBuild,
   upJson,
 } from "./devcontainer-support.js";
@@ -35,9 +37,6 @@ let workspace: string;
 let events: DevcontainerEvents;
 let version: string;
 
-const cliOptions = () =>
-  ({ env: fx.env, extendEnv: false, stdin: "ignore", reject: false, all: true }) as const;
-
 beforeAll(async () => {
   [fx, registry] = await Promise.all([startRunFixture(), startOciRegistry()]);
   const manifest = JSON.parse(await readFile(join(FEATURE_SOURCE, "devcontainer-feature.json"), "utf8")) as {
@@ -50,10 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events.close();
-  await execa(process.execPath, [CLI, "agent", "stop"], { env: fx.env, extendEnv: false, reject: false });
-  const tags = await imagesOfWorkspace(workspace);
-  if (tags.length > 0) await execa("docker", ["rmi", "--force", ...tags], { reject: false });
-  await rm(workspace, { recursive: true, force: true });
+  await removeWorkspace(workspace, fx.env);
   await registry[Symbol.asyncDispose]();
   await fx[Symbol.asyncDispose]();
 });
@@ -71,7 +67,7 @@ describe("the Feature published to an OCI registry and used by reference", () =>
         NAMESPACE,
         "devcontainer-feature/src",
       ],
-      { ...cliOptions(), cwd: REPO },
+      { ...cliOptions(fx.env), cwd: REPO },
     );
     expect(publish.exitCode, publish.all).toBe(0);
     const [major, minor] = version.split(".");
@@ -105,7 +101,7 @@ describe("the Feature published to an OCI registry and used by reference", () =>
     const mark = events.mark();
     const up = await execa(
       ...serializedBuild(["up", "--workspace-folder", workspace, "--buildkit", "never"]),
-      cliOptions(),
+      cliOptions(fx.env),
     );
     expect(up.exitCode, up.all).toBe(0);
     const outcome = upJson(up.stdout);
@@ -114,20 +110,7 @@ describe("the Feature published to an OCI registry and used by reference", () =>
 
     const push = await events.push(mark, 15_000);
     expect(push.containerId).toBe(outcome.containerId);
-    const identity = await execa(
-      DEVCONTAINER,
-      [
-        "exec",
-        "--workspace-folder",
-        workspace,
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        fx.endpoint,
-      ],
-      cliOptions(),
-    );
+    const identity = await callerIdentityIn(workspace, fx.env, fx.endpoint);
     expect(identity.exitCode, identity.all).toBe(0);
     expect(JSON.parse(identity.stdout)).toMatchObject({ Arn: arnOf("dev") });
     // No --region above: the host's [profile dev] region reaches the container in the config the
@@ -135,7 +118,7 @@ describe("the Feature published to an OCI registry and used by reference", () =>
     const region = await execa(
       DEVCONTAINER,
       ["exec", "--workspace-folder", workspace, "aws", "configure", "get", "region"],
-      cliOptions(),
+      cliOptions(fx.env),
     );
     expect(region.stdout.trim(), region.all).toBe(PROFILES.dev.region);
 

@@ -1,17 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentFiles } from "../src/agent/agent-files.js";
-import { acquireAgentLock } from "../src/agent/agent-lock.js";
 import type { AgentHandle } from "../src/agent/agent.js";
-import { startAgent } from "../src/agent/agent.js";
-import { createDockerEngine } from "../src/docker/engine.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
 import { attachTarget } from "../src/remote/attach.js";
 import { targetStoreFile, updateTarget } from "../src/remote/target-store.js";
 import type { Deps } from "../src/runtime/deps.js";
-import { createDeps } from "../src/runtime/deps.js";
-import { createLogger } from "../src/runtime/logger.js";
 import { signIn } from "./cli-support.js";
 import { awsCallerArn, PY_CALLER_IDENTITY } from "./run-support.js";
 import { createAgentEventLog } from "./support/agent-events.js";
@@ -21,7 +15,8 @@ import type { FakePlatform } from "./support/fake-platform.js";
 import { createFakePlatform, HANG_SECONDS } from "./support/fake-platform.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
-import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
+import { agentTestDeps, startLockedAgent } from "./support/in-process-agent.js";
 
 // Issue 11, step 2: the agent keeps attached remote targets supplied in its own rounds: it asks
 // the platform first and never connects to a stopped target, pushes again when one comes back
@@ -57,11 +52,10 @@ const { history, waitFor } = events;
 const cleanups: (() => PromiseLike<unknown>)[] = [];
 
 beforeAll(async () => {
-  const images = await ensureTestImages();
   idc = await startFakeIdc({ host: "0.0.0.0", lifetimes: { roleCredentialSeconds: LIFETIME_SECONDS } });
   cleanups.push(() => idc.close());
   endpoint = `http://host.docker.internal:${new URL(idc.url).port}`;
-  platform = await createFakePlatform(images.debianSshd);
+  platform = await createFakePlatform();
   cleanups.push(() => platform[Symbol.asyncDispose]());
   home = await makeTestHome({
     config: config(idc.startUrl),
@@ -71,14 +65,7 @@ beforeAll(async () => {
     },
   });
   cleanups.push(() => home[Symbol.asyncDispose]());
-  deps = createDeps({
-    env: home.env,
-    platform: "linux",
-    logger: createLogger({
-      debug: true,
-      write: (line) => logs.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
-    }),
-  });
+  deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
   main = await platform.addCodespace("cs-main", { hostGateway: true, tmpfs: ["/run/sso-docker"] });
   const route = {
@@ -89,19 +76,15 @@ beforeAll(async () => {
   };
   await attachTarget(deps, route, ["r-dev"]);
 
-  const engine = createDockerEngine({ env: {}, home: home.home });
-  const files = agentFiles(home.env, home.home, engine.host);
-  const lock = await acquireAgentLock(files, engine.host);
-  if (lock.kind !== "acquired") throw new Error(`an agent already runs for ${home.home}`);
-  cleanups.push(() => lock.lock.release());
-  agent = await startAgent(deps, {
-    engine,
-    openBrowser: false,
-    stateFile: files.stateFile,
-    retry: { baseMs: 500, maxMs: 5000 },
-    remote: { pollMs: 1000, retry: { baseMs: 1000, maxMs: 2000 }, sshTimeoutMs: SSH_TIMEOUT_MS },
-  });
-  cleanups.push(() => agent.stop());
+  ({ agent } = await startLockedAgent(
+    deps,
+    home,
+    {
+      retry: { baseMs: 500, maxMs: 5000 },
+      remote: { pollMs: 1000, retry: { baseMs: 1000, maxMs: 2000 }, sshTimeoutMs: SSH_TIMEOUT_MS },
+    },
+    cleanups,
+  ));
   events.attach(agent, ["remotePushed", "remoteFailed", "remoteSkipped"]);
 }, IMAGE_BUILD_TIMEOUT_MS);
 

@@ -6,7 +6,7 @@ import { describeChain } from "../credentials/resolve-profile.js";
 import type { RemoteTargetState } from "../remote/target-status.js";
 import type { Deps } from "../runtime/deps.js";
 import { isoSeconds, parseTimestamp } from "../runtime/time-format.js";
-import type { ManagedContainer } from "./container-syncer.js";
+import type { ManagedContainer } from "./managed-container.js";
 import type { SessionActivity } from "./session-guard.js";
 import { sessionKey } from "./session-guard.js";
 

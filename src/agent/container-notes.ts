@@ -4,7 +4,7 @@ import { pushStatusNotes } from "../delivery/push-notes.js";
 import type { DockerEngine } from "../docker/engine.js";
 import type { Deps } from "../runtime/deps.js";
 import type { AgentEmitter } from "./agent-events.js";
-import type { ManagedContainer } from "./container-syncer.js";
+import type { ManagedContainer } from "./managed-container.js";
 
 /** The status notes of one container: what it holds, what it should hold, and the exec between. */
 export interface NoteState {

@@ -7,10 +7,10 @@ import type { Deps } from "../runtime/deps.js";
 import { ProfileError } from "../runtime/errors.js";
 import { quoteForeign } from "../runtime/untrusted-text.js";
 import type { ManagedContainer } from "./managed-container.js";
-import { messageOf } from "./managed-container.js";
 import type { Participation } from "./participation.js";
 import { reasonForFailure } from "./status-note.js";
 import type { Trouble } from "./supply-troubles.js";
+import { messageOf } from "../runtime/message-of.js";
 
 export function isSyncable(name: string): boolean {
   try {

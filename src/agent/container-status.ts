@@ -5,10 +5,10 @@ import type { AgentEmitter } from "./agent-events.js";
 import type { NoteWriter } from "./container-notes.js";
 import { isSyncable, settingsOf } from "./container-profiles.js";
 import type { ManagedContainer } from "./managed-container.js";
-import { messageOf } from "./managed-container.js";
 import type { Reason } from "./status-note.js";
 import { noteText } from "./status-note.js";
 import type { SupplyTroubles } from "./supply-troubles.js";
+import { messageOf } from "../runtime/message-of.js";
 
 export interface ContainerStatusOptions {
   deps: Deps;

@@ -10,7 +10,7 @@ import { ContainerPusher } from "./container-push.js";
 import { ContainerRefusals } from "./container-refusals.js";
 import { ContainerStatus } from "./container-status.js";
 import type { ManagedContainer, PushOutcome, PushWant } from "./managed-container.js";
-import { messageOf, newManagedContainer } from "./managed-container.js";
+import { newManagedContainer } from "./managed-container.js";
 import type { Participation, ParticipationRule } from "./participation.js";
 import { resolveParticipation } from "./devcontainer.js";
 import { FeatureImageReader } from "./feature-image.js";
@@ -20,8 +20,7 @@ import type { SupplyReport } from "./status-note.js";
 import { reasonForFailure } from "./status-note.js";
 import { SupplyTroubles } from "./supply-troubles.js";
 import { SyncQueue } from "./sync-queue.js";
-
-export type { ManagedContainer, PushOutcome, PushWant } from "./managed-container.js";
+import { messageOf } from "../runtime/message-of.js";
 
 export interface SyncerOptions {
   deps: Deps;

@@ -6,6 +6,7 @@ import type { FeatureFiles, FeatureImageReader } from "./feature-image.js";
 import { FEATURE_PROFILES_FILE, FEATURE_USER_FILE } from "./feature-image.js";
 import type { Participation, ParticipationInput, ParticipationRule } from "./participation.js";
 import { parseProfileList, participationOf, USER_LABEL } from "./participation.js";
+import { messageOf } from "../runtime/message-of.js";
 
 /**
  * Dev Containers. The sso-docker Feature (devcontainer-feature/src/sso-docker) cannot put its
@@ -77,7 +78,7 @@ export async function readFeatureParticipation(
   try {
     files = await images.read(container.image);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     throw new Error(`${where} has ${FEATURE_ENV}=1 but its image's Feature files cannot be read: ${reason}`, {
       cause: err,
     });
@@ -132,7 +133,7 @@ export async function resolveParticipation(
     );
     return participation;
   } catch (err) {
-    if (!options.signal?.aborted) options.logger.warn(err instanceof Error ? err.message : String(err));
+    if (!options.signal?.aborted) options.logger.warn(messageOf(err));
     return undefined;
   }
 }

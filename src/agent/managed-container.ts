@@ -67,8 +67,3 @@ export function newManagedContainer(
     busy: false,
   };
 }
-
-/** An error as a log line or `status` gives it. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

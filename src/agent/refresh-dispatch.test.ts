@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../runtime/clock.js";
-import type { ManagedContainer, PushOutcome } from "./container-syncer.js";
+import type { ManagedContainer, PushOutcome } from "./managed-container.js";
 import { describeTally, RefreshDispatcher } from "./refresh-dispatch.js";
 
 const WANT = { identity: "sso|1|Admin", accessKeyId: "ASIA2" };

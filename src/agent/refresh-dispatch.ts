@@ -1,6 +1,6 @@
 import type { Clock } from "../runtime/clock.js";
 import { forEachLimited } from "./backoff.js";
-import type { ManagedContainer, PushOutcome, PushWant } from "./container-syncer.js";
+import type { ManagedContainer, PushOutcome, PushWant } from "./managed-container.js";
 import type { SyncReason } from "./agent-events.js";
 
 /**

@@ -18,6 +18,7 @@ import type { BackoffOptions } from "./backoff.js";
 import { backoffMs } from "./backoff.js";
 import type { SupplyReport } from "./status-note.js";
 import { untilAborted } from "../runtime/until-aborted.js";
+import { clauseOf } from "../runtime/message-of.js";
 
 export interface SessionGuardOptions {
   deps: Deps;
@@ -74,11 +75,6 @@ function causeOf(err: unknown): unknown {
 
 function transient(err: unknown): boolean {
   return isTransientServiceError(err) || isTransientServiceError(causeOf(err));
-}
-
-/** For use inside a log line: without the message's own final period. */
-function messageOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
 }
 
 /**
@@ -140,11 +136,11 @@ export class SessionGuard {
         const { roleName, accountId } = finalRole(resolved);
         const identity = `${roleName}@${accountId}`;
         deps.logger.warn(
-          `getting credentials for profile ${resolved.session.profileName} (${identity}) failed: ${messageOf(err)}; retrying in ${formatDelay(delay)}`,
+          `getting credentials for profile ${resolved.session.profileName} (${identity}) failed: ${clauseOf(err)}; retrying in ${formatDelay(delay)}`,
         );
         this.options.emitter.emit("fetchFailed", {
           identity,
-          error: messageOf(err),
+          error: clauseOf(err),
           retryInMs: delay,
           at: deps.clock.now(),
         });
@@ -264,7 +260,7 @@ export class SessionGuard {
     } catch (err) {
       this.options.signal.throwIfAborted();
       deps.logger.warn(
-        `sign-in to ${name} did not complete: ${messageOf(err)}; asking again in ${formatDelay(this.options.loginRetryMs)} (or run \`${loginHint(session)}\`)`,
+        `sign-in to ${name} did not complete: ${clauseOf(err)}; asking again in ${formatDelay(this.options.loginRetryMs)} (or run \`${loginHint(session)}\`)`,
       );
     } finally {
       controller.abort();

@@ -3,6 +3,7 @@ import { describeSession, loginHint } from "../auth/session-ref.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { MAX_NOTE_CHARS } from "../delivery/push-notes.js";
 import { isoSeconds } from "../runtime/time-format.js";
+import { clauseOf } from "../runtime/message-of.js";
 
 /** What the session guard tells the agent about getting one identity's credentials. */
 export type SupplyReport =
@@ -26,10 +27,6 @@ function nameOf(value: unknown): string | undefined {
   return typeof name === "string" ? name : undefined;
 }
 
-function sentence(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
-}
-
 /**
  * A failure to get or push credentials. IAM Identity Center refusing the role gets words of its
  * own (the service's message only says "No access"); anything else says what its message says,
@@ -46,7 +43,7 @@ export function reasonForFailure(err: unknown, resolved?: ResolvedProfile): Reas
   }
   const hint = (err as { hint?: unknown } | null)?.hint;
   const command = typeof hint === "string" ? hint.replace(/\.$/, "") : "";
-  return { why: sentence(err), next: COMMAND.test(command) ? command : "sso-docker status" };
+  return { why: clauseOf(err), next: COMMAND.test(command) ? command : "sso-docker status" };
 }
 
 export function reasonForSignIn(session: SessionRef, waiting: "login" | "signedOut"): Reason {

@@ -12,6 +12,7 @@ import type { AgentFiles } from "./agent-files.js";
 import { runningAgentPid } from "./agent-lock.js";
 import type { ContainerState, RefusedState } from "./agent-state.js";
 import { readAgentState } from "./agent-state.js";
+import { messageOf } from "../runtime/message-of.js";
 
 /** One cached SSO session, as `status` shows it: no token, only whether and how long it works. */
 export interface SessionReport {
@@ -90,7 +91,7 @@ export async function listSessionReports(deps: Deps): Promise<SessionReport[]> {
         expired: true,
         refreshable: false,
         cacheFile: file.path,
-        problem: err instanceof Error ? err.message : String(err),
+        problem: messageOf(err),
       });
     }
   }

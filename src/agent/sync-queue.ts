@@ -1,6 +1,6 @@
 import type { Logger } from "../runtime/logger.js";
 import type { SyncReason } from "./agent-events.js";
-import { messageOf } from "./managed-container.js";
+import { messageOf } from "../runtime/message-of.js";
 
 interface Entry {
   again: SyncReason | undefined;

@@ -4,6 +4,7 @@ import { checkBinding } from "./binding.js";
 import type { ParticipationRule } from "./participation.js";
 import { usesFeature } from "./devcontainer.js";
 import { DEFAULT_RULES, participationOf } from "./participation.js";
+import { messageOf } from "../runtime/message-of.js";
 
 export interface WipeManagedResult {
   /** Names of the containers whose synced credentials were removed. */
@@ -47,7 +48,7 @@ export async function wipeManagedContainers(
         const wipe = await wipeCredentials(engine, details);
         if (wipe.wiped) result.wiped.push(details.name);
       } catch (err) {
-        result.failed.push({ name, error: err instanceof Error ? err.message : String(err) });
+        result.failed.push({ name, error: messageOf(err) });
       }
     }),
   );

@@ -1,5 +1,6 @@
 import { SsoDockerError } from "../runtime/errors.js";
 import { redact } from "../runtime/logger.js";
+import { messageOf } from "../runtime/message-of.js";
 
 /**
  * The one place that turns a failure into what the user reads: one line naming what failed,
@@ -17,7 +18,7 @@ export function reportError(
       write(`  cause: ${redact(err.cause.stack ?? err.cause.message)}\n`);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   write(`sso-docker: unexpected error: ${redact(message)}\n`);
   if (options.debug && err instanceof Error && err.stack) write(`${redact(err.stack)}\n`);
   else write("  next: run the command again with --debug for details\n");

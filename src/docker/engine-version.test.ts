@@ -1,34 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { describeEngineVersion, isPodman, toEngineVersion } from "./engine-version.js";
+import { describeEngineVersion, isPodman, toEngineVersion, type VersionInfo } from "./engine-version.js";
+
+/** A `GET /version` answer: the engine's own component first, then a runtime it lists. */
+const answer = (engine: string, version: string, runtime: string, runtimeVersion: string): VersionInfo => ({
+  Components: [
+    { Name: engine, Version: version },
+    { Name: runtime, Version: runtimeVersion },
+  ],
+  Version: version,
+  ApiVersion: "1.41",
+});
 
 // Trimmed from what dockerd 20.10 and Podman 4.3 answer to GET /version on this machine.
-const DOCKER = {
-  Components: [
-    { Name: "Engine", Version: "20.10.24+dfsg1" },
-    { Name: "containerd", Version: "1.6.20~ds1" },
-  ],
-  Version: "20.10.24+dfsg1",
-  ApiVersion: "1.41",
-};
-const PODMAN = {
-  Components: [
-    { Name: "Podman Engine", Version: "4.3.1" },
-    { Name: "Conmon", Version: "conmon version 2.1.6, commit: unknown" },
-  ],
-  Version: "4.3.1",
-  ApiVersion: "1.41",
-};
+const DOCKER = answer("Engine", "20.10.24+dfsg1", "containerd", "1.6.20~ds1");
+const PODMAN = answer("Podman Engine", "4.3.1", "Conmon", "conmon version 2.1.6, commit: unknown");
 
 describe("toEngineVersion", () => {
-  it("tells Docker from Podman by the engine component", () => {
-    expect(toEngineVersion(DOCKER)).toEqual({
-      product: "Docker",
-      version: "20.10.24+dfsg1",
-      apiVersion: "1.41",
-    });
-    expect(toEngineVersion(PODMAN)).toEqual({ product: "Podman", version: "4.3.1", apiVersion: "1.41" });
-    expect(isPodman(toEngineVersion(PODMAN))).toBe(true);
-    expect(isPodman(toEngineVersion(DOCKER))).toBe(false);
+  it.each([
+    { info: DOCKER, product: "Docker", version: "20.10.24+dfsg1", podman: false },
+    { info: PODMAN, product: "Podman", version: "4.3.1", podman: true },
+  ])("tells $product by its engine component", ({ info, product, version, podman }) => {
+    const engine = toEngineVersion(info);
+    expect(engine).toEqual({ product, version, apiVersion: "1.41" });
+    expect(isPodman(engine)).toBe(podman);
   });
 
   it("an answer without components is Docker; another engine keeps its own name", () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import type { ContainerOptions, TestContainer } from "./docker.js";
 import { startContainer } from "./docker.js";
+import { ensureSshdImage } from "./images.js";
 
 /**
  * A stand-in for GitHub Codespaces on the real engine: containers of the debian-sshd image, each
@@ -62,7 +63,8 @@ case $sub in
 esac
 `;
 
-export async function createFakePlatform(image: string): Promise<FakePlatform> {
+export async function createFakePlatform(): Promise<FakePlatform> {
+  const image = await ensureSshdImage();
   const dir = await mkdtemp(join(tmpdir(), "sso-docker-platform-"));
   const binDir = join(dir, "bin");
   await Promise.all(

@@ -4,13 +4,14 @@
 # Writes only non-secret files; the credentials themselves are pushed later by `sso-docker agent`
 # on the host (docker exec, stdin) into /dev/shm/sso-docker, a tmpfs private to the container.
 #   /etc/sso-docker/credential-process  the credential_process helper (waits for the first push)
-#   /etc/sso-docker/config              AWS config: one credential_process profile per name
+#   /etc/sso-docker/config              AWS config: one credential_process profile per name (and
+#                                       the region option), until the agent's first push rewrites it
 #   /etc/sso-docker/profiles            the profile names, one a line   } read by the agent from
 #   /etc/sso-docker/user                the user who owns the credentials } the image, not the container
 #   ~USER/.aws/config -> /etc/sso-docker/config, only if that user has no config of their own
 #
 # POSIX sh (dash, busybox ash), no network, no package manager; safe to run more than once.
-# Options arrive as env: PROFILES, USER (and the built-ins _REMOTE_USER, _CONTAINER_USER).
+# Options arrive as env: PROFILES, REGION, USER (and the built-ins _REMOTE_USER, _CONTAINER_USER).
 set -eu
 
 STATIC_DIR=/etc/sso-docker
@@ -24,6 +25,7 @@ fail() {
 
 # --- options ---------------------------------------------------------------------------------
 profiles_option=${PROFILES-default}
+region=${REGION-}
 user_option=${USER-}
 owner=$user_option
 [ -n "$owner" ] || owner=${_REMOTE_USER:-}
@@ -65,6 +67,12 @@ case $owner in
     fail "user \"$owner\" is not a valid user name or uid (option \"user\")." ;;
 esac
 
+# An AWS region code (eu-west-1, us-gov-west-1, cn-north-1): lower-case letters, digits, dashes.
+case $region in
+  *[!a-z0-9-]* | -* | *-)
+    fail "region \"$region\" is not an AWS region code (option \"region\"). Example: \"region\": \"eu-west-1\"." ;;
+esac
+
 # --- the credential file of a profile: the name with every byte outside [A-Za-z0-9_-] (and a
 # leading dot) as %XX, exactly as encodeProfileFileName in src/delivery/profile-files.ts -------
 encode_name() {
@@ -81,8 +89,10 @@ encode_name() {
   printf '%s.json' "$out"
 }
 
+# The order of renderAwsConfig: credential_process, then region.
 profile_body() {
   printf "credential_process = /bin/sh %s '%s/%s'\n" "$STATIC_DIR/credential-process" "$SECRET_DIR" "$(encode_name "$1")"
+  [ -z "$region" ] || printf 'region = %s\n' "$region"
 }
 
 # The same layout as renderAwsConfig: [default] for the first profile unless one is "default".
@@ -156,4 +166,4 @@ else
   fi
 fi
 
-echo "sso-docker feature: profiles $(printf '%s' "$profiles" | tr '\n' ',') for user $owner; start \`sso-docker agent\` on the host to receive credentials."
+echo "sso-docker feature: profiles $(printf '%s' "$profiles" | tr '\n' ',') for user $owner${region:+, region $region until the first push}; start \`sso-docker agent\` on the host to receive credentials."

@@ -6,6 +6,7 @@ import { wipeAttachedTargets } from "../../remote/wipe-targets.js";
 import type { Deps } from "../../runtime/deps.js";
 import { createDeps } from "../../runtime/deps.js";
 import { SsoDockerError } from "../../runtime/errors.js";
+import { messageOf } from "../../runtime/message-of.js";
 import type { GlobalOptions } from "../global-options.js";
 
 export async function runLogout(globals: GlobalOptions): Promise<void> {
@@ -74,10 +75,9 @@ async function wipeContainers(deps: Deps): Promise<void> {
       process.stderr.write(`warning: could not remove credentials from container ${name}: ${error}\n`);
     if (failed.length > 0) process.exitCode = 1;
   } catch (err) {
+    const reason = messageOf(err);
     process.stderr.write(
-      `warning: signed out locally, but could not reach ${host} to remove credentials from containers: ${
-        err instanceof Error ? err.message : String(err)
-      }\n`,
+      `warning: signed out locally, but could not reach ${host} to remove credentials from containers: ${reason}\n`,
     );
   }
 }
