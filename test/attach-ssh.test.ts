@@ -13,8 +13,9 @@ import { createFakePlatform } from "./support/fake-platform.js";
 import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 
 // Issue 11: `sso-docker attach ssh:HOST` against a real sshd listening on a container's bridge
-// address, named only by an alias of the user's ssh config (HostName, Port, User, IdentityFile):
-// no --ssh-user, no -i, no platform CLI. The AWS CLI inside signs against the fake IdC's STS.
+// address, named only by an alias of the user's ssh config (HostName, Port, User, IdentityFile,
+// and a RemoteCommand for interactive logins): no --ssh-user, no -i, no platform CLI. The AWS CLI
+// inside signs against the fake IdC's STS.
 sweepTestContainersAfterAll();
 
 const SESSION = "attach-ssh-sso";
@@ -61,7 +62,12 @@ beforeAll(async () => {
   seeded = await signIn(home, idc, SESSION);
   platform = await createFakePlatform(images.debianSshd);
   cleanups.push(() => platform[Symbol.asyncDispose]());
-  box = await platform.addSshHost(ALIAS, { hostGateway: true, tmpfs: ["/run/sso-docker"] });
+  box = await platform.addSshHost(ALIAS, {
+    hostGateway: true,
+    tmpfs: ["/run/sso-docker"],
+    // The alias as it is written for working there: every login lands in a terminal multiplexer.
+    config: ["RequestTTY yes", "RemoteCommand exec tmux new-session -A -s main"],
+  });
   env = cliEnv(home, idc, { PATH: `${platform.binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}` });
   // attach starts the background agent; it must not outlive the file.
   cleanups.push(() => runCli(["agent", "stop"], env));
