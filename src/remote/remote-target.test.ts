@@ -60,6 +60,7 @@ describe("remote targets", () => {
       "ControlMaster=no",
       "ForwardAgent=no",
       "ClearAllForwardings=yes",
+      "RemoteCommand=none",
       "ProxyCommand=gh codespace ssh -c cs --stdio",
     ]) {
       expect(args).toContain(option);

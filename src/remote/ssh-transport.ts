@@ -57,6 +57,9 @@ export function sshArguments(
     ...o("ForwardAgent=no"),
     ...o("ForwardX11=no"),
     ...o("PermitLocalCommand=no"),
+    // An alias written for logging in (`RemoteCommand tmux …`) would make ssh refuse the push's
+    // command ("Cannot execute command-line and remote command").
+    ...o("RemoteCommand=none"),
     ...o("ControlMaster=no"),
     ...o("ControlPath=none"),
     ...o("ConnectTimeout=20"),

@@ -1,10 +1,11 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { ContainerOptions, TestContainer } from "./docker.js";
 import { startContainer } from "./docker.js";
 import { ensureSshdImage } from "./images.js";
+import { waitForOutput } from "./remote-engine.js";
 
 /**
  * A stand-in for GitHub Codespaces on the real engine: containers of the debian-sshd image, each
@@ -21,12 +22,24 @@ export interface FakePlatform extends AsyncDisposable {
   addCodespace(name: string, options?: ContainerOptions): Promise<TestContainer>;
   /** A codespace that gh calls Available but whose `ssh --stdio` hangs (`sleep HANG_SECONDS`). */
   addHungCodespace(name: string): Promise<void>;
+  /**
+   * Adds an ssh host reachable only as `alias`: its sshd listens on `port` of the container's
+   * bridge address, and the ssh config names that address, the user `dev` and the key, then
+   * `config` (more lines of the alias's Host block).
+   */
+  addSshHost(alias: string, options?: SshHostOptions): Promise<TestContainer>;
   /** gh's state names: Available, Shutdown, Starting, … */
   setState(name: string, state: string): Promise<void>;
-  /** A new host key, as a rebuilt codespace has. */
+  /** A new host key, as a rebuilt codespace (or reinstalled host) has. */
   rekey(name: string): Promise<void>;
   /** Every fake CLI call so far, one `gh ARGS` line each. */
   calls(): Promise<string[]>;
+}
+
+export interface SshHostOptions extends ContainerOptions {
+  /** sshd's port (default 2222: only the config says it). */
+  port?: number;
+  config?: readonly string[];
 }
 
 // gh's shapes (cli/cli pkg/cmd/codespace): `codespace view -c NAME --json state` prints
@@ -63,6 +76,14 @@ case $sub in
 esac
 `;
 
+// The ssh the user runs, reading the config the user wrote (here: the platform's) and nothing else.
+const SSH_WITH_CONFIG = (config: string) => `#!/bin/sh
+exec /usr/bin/ssh -F '${config}' "$@"
+`;
+
+const sshHostEntry = (alias: string, lines: readonly string[]) =>
+  `Host ${alias}\n${lines.map((line) => `  ${line}\n`).join("")}`;
+
 export async function createFakePlatform(): Promise<FakePlatform> {
   const image = await ensureSshdImage();
   const dir = await mkdtemp(join(tmpdir(), "sso-docker-platform-"));
@@ -73,6 +94,10 @@ export async function createFakePlatform(): Promise<FakePlatform> {
   await writeFile(join(dir, "calls.log"), "");
   await writeFile(join(binDir, "gh"), FAKE_GH(dir, process.env["DOCKER_HOST"]));
   await chmod(join(binDir, "gh"), 0o755);
+  const sshConfig = join(dir, "ssh_config");
+  await writeFile(sshConfig, "", { mode: 0o600 });
+  await writeFile(join(binDir, "ssh"), SSH_WITH_CONFIG(sshConfig));
+  await chmod(join(binDir, "ssh"), 0o755);
   const keyFile = join(dir, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sso-docker-test", "-f", keyFile]);
   const publicKey = await readFile(`${keyFile}.pub`, "utf8");
@@ -83,6 +108,14 @@ export async function createFakePlatform(): Promise<FakePlatform> {
     if (made.exitCode !== 0) throw new Error(`ssh-keygen -A in ${c.name}: ${made.stderr}`);
   };
 
+  const authorize = async (c: TestContainer) => {
+    const authorized = await c.exec(
+      ["sh", "-c", "mkdir -p ~/.ssh && chmod 700 ~/.ssh && cat > ~/.ssh/authorized_keys"],
+      { user: "dev", input: publicKey },
+    );
+    if (authorized.exitCode !== 0) throw new Error(`authorized_keys in ${c.name}: ${authorized.stderr}`);
+  };
+
   return {
     binDir,
     keyFile,
@@ -90,11 +123,7 @@ export async function createFakePlatform(): Promise<FakePlatform> {
       const c = await startContainer(image, options);
       containers.set(name, c);
       await rekey(c);
-      const authorized = await c.exec(
-        ["sh", "-c", "mkdir -p ~/.ssh && chmod 700 ~/.ssh && cat > ~/.ssh/authorized_keys"],
-        { user: "dev", input: publicKey },
-      );
-      if (authorized.exitCode !== 0) throw new Error(`authorized_keys in ${c.name}: ${authorized.stderr}`);
+      await authorize(c);
       await writeFile(join(dir, "container", name), c.id);
       await writeFile(join(dir, "state", name), "Available");
       return c;
@@ -102,6 +131,29 @@ export async function createFakePlatform(): Promise<FakePlatform> {
     async addHungCodespace(name) {
       await writeFile(join(dir, "hang", name), "");
       await writeFile(join(dir, "state", name), "Available");
+    },
+    async addSshHost(alias, { port = 2222, config = [], ...options } = {}) {
+      // sshd re-reads the host keys for each connection: a rekey takes effect without a restart.
+      const c = await startContainer(image, {
+        ...options,
+        command: ["sh", "-c", `ssh-keygen -A && exec /usr/sbin/sshd -D -e -p ${String(port)}`],
+      });
+      containers.set(alias, c);
+      await authorize(c);
+      const logs = execa("docker", ["logs", "--follow", c.id], { reject: false });
+      try {
+        await waitForOutput(logs, /Server listening on 0\.0\.0\.0 port/, `sshd in ${c.name}`, 20_000);
+      } finally {
+        logs.kill();
+        await logs;
+      }
+      const address = (
+        await execa("docker", ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", c.id])
+      ).stdout.trim();
+      if (address === "") throw new Error(`${c.name} has no address on the default bridge`);
+      const lines = [`HostName ${address}`, `Port ${String(port)}`, "User dev", `IdentityFile ${keyFile}`];
+      await appendFile(sshConfig, sshHostEntry(alias, [...lines, "IdentitiesOnly yes", ...config]));
+      return c;
     },
     async setState(name, state) {
       await writeFile(join(dir, "state", name), state);
