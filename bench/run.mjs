@@ -6,6 +6,7 @@ for (const [script, args] of [
   ["bench/run-container.mjs", ["30"]],
   ["bench/agent.mjs", ["50"]],
   ["bench/agent-scale.mjs", ["50,200,500"]],
+  ["bench/remote-rotation.mjs", ["5"]],
 ]) {
   process.stdout.write(`\n== ${script}\n`);
   await execa(process.execPath, [script, ...args], { stdio: "inherit" });

@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { startFakeIdc } from "../dist/fake-idc/index.js";
 
@@ -50,4 +50,37 @@ export async function timeCommand(file, args, options) {
 export async function busyboxImage() {
   const script = fileURLToPath(new URL("../docker/images/busybox/build.sh", import.meta.url));
   return (await execa("sh", [script])).stdout.trim();
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The test suite's own support modules (test/support/*.ts), compiled for a plain-node bench so it
+ * uses the same fakes as the tests rather than a copy. The bundle sits two levels below the repo
+ * root, as test/support does, so their `new URL("../../docker/…", import.meta.url)` paths still
+ * resolve; packages resolve from the repo's node_modules. `exports` names what to re-export:
+ * { "./test/support/fake-platform.js": ["createFakePlatform"], … }.
+ */
+export async function importTestSupport(exports) {
+  const { build } = await import("esbuild");
+  const outfile = join(ROOT, ".tmp", "bench", "test-support.mjs");
+  await build({
+    absWorkingDir: ROOT,
+    stdin: {
+      contents: Object.entries(exports)
+        .map(([file, names]) => `export { ${names.join(", ")} } from ${JSON.stringify(file)};`)
+        .join("\n"),
+      resolveDir: ROOT,
+      loader: "ts",
+      sourcefile: "bench-test-support.ts",
+    },
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20.17",
+    packages: "external",
+    logLevel: "warning",
+    outfile,
+  });
+  return import(pathToFileURL(outfile).href);
 }
