@@ -12,7 +12,7 @@ import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
 import { sweepTestContainersAfterAll } from "./support/docker.js";
 import type { FakePlatform } from "./support/fake-platform.js";
-import { createFakePlatform, HANG_SECONDS } from "./support/fake-platform.js";
+import { createFakePlatform, HANG_SECONDS, STATES } from "./support/fake-platform.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
@@ -67,7 +67,7 @@ beforeAll(async () => {
   cleanups.push(() => home[Symbol.asyncDispose]());
   deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
-  main = await platform.addCodespace("cs-main", { hostGateway: true, tmpfs: ["/run/sso-docker"] });
+  main = await platform.add("codespace:cs-main", { hostGateway: true, tmpfs: ["/run/sso-docker"] });
   const route = {
     platform: "codespace" as const,
     name: "cs-main",
@@ -126,7 +126,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
       20_000,
       "first push to cs-main",
     );
-    await platform.setState("cs-main", "Shutdown");
+    await platform.setState("codespace:cs-main", STATES.codespace.stopped);
     const from = history.length;
     await waitFor(
       "remoteSkipped",
@@ -146,7 +146,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
 
     const back = history.length;
     const availableAt = Date.now();
-    await platform.setState("cs-main", "Available");
+    await platform.setState("codespace:cs-main", STATES.codespace.running);
     await waitFor(
       "remotePushed",
       (e) => e.target === "codespace:cs-main",
@@ -165,7 +165,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
   }, 60_000);
 
   it("kills a hung connect after its time limit and backs off, while rotation goes on for the others", async () => {
-    await platform.addHungCodespace("cs-hung");
+    await platform.addHung("codespace:cs-hung");
     const from = history.length;
     await updateTarget(targetStoreFile(deps.env, deps.paths.home), "codespace:cs-hung", {
       route: { platform: "codespace", name: "cs-hung", user: "dev", identityFile: platform.keyFile },
