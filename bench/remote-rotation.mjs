@@ -194,7 +194,10 @@ try {
   cleanups.push(() => sweepTestContainers());
   const env = { ...ctx.env, PATH: `${platform.binDir}:${ctx.env.PATH}` };
   const files = agentFiles(env, ctx.home, createDockerEngine({ env, home: ctx.home }).host);
-  const container = await platform.addCodespace(TARGET, { hostGateway: true, tmpfs: ["/run/sso-docker"] });
+  const container = await platform.add(`codespace:${TARGET}`, {
+    hostGateway: true,
+    tmpfs: ["/run/sso-docker"],
+  });
 
   // Cleanups run last-in first: the agent stops before its target's container goes.
   cleanups.push(async () => {

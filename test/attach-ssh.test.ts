@@ -129,7 +129,7 @@ describe("sso-docker attach ssh:HOST through an alias of the user's ssh config (
     for (const line of lines) expect(line).toBe("600 dev");
 
     // A reinstalled host: neither attach nor the background agent gets in, and nothing changes.
-    await platform.rekey(ALIAS);
+    await platform.rekey(`ssh:${ALIAS}`);
     const held = await credentialsHash();
     const refused = await attach();
     expect(refused.exitCode).not.toBe(0);

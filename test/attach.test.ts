@@ -12,7 +12,7 @@ import { awsCallerArn, PY_CALLER_IDENTITY } from "./run-support.js";
 import type { TestContainer } from "./support/docker.js";
 import { sweepTestContainersAfterAll } from "./support/docker.js";
 import type { FakePlatform } from "./support/fake-platform.js";
-import { createFakePlatform } from "./support/fake-platform.js";
+import { createFakePlatform, STATES } from "./support/fake-platform.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 
 // Issue 11: `sso-docker attach codespace:NAME` against a stand-in codespace on the real engine
@@ -76,9 +76,9 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A codespace as its devcontainer.json would make it: `runArgs: ["--tmpfs", "/run/sso-docker"]`. */
-function addCodespace(name: string, tmpfs = true): Promise<TestContainer> {
-  return platform.addCodespace(name, {
+/** A target as its devcontainer.json would make it: `runArgs: ["--tmpfs", "/run/sso-docker"]`. */
+function addTarget(target: string, tmpfs = true): Promise<TestContainer> {
+  return platform.add(target, {
     hostGateway: true,
     ...(tmpfs ? { tmpfs: ["/run/sso-docker"] } : { args: ["--ipc", "none"] }),
   });
@@ -136,9 +136,24 @@ async function untilState(file: string, ok: (s: AgentStateFile) => boolean): Pro
   }
 }
 
+/**
+ * The listening TCP sockets in the target's network namespace, as `ss -ltn` lists them (the
+ * stand-in has no ss): local address and port of each socket in state 0A (LISTEN).
+ */
+async function listeningSockets(c: TestContainer): Promise<string[]> {
+  const out = await c.exec(
+    ["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\" { print $2 }' | sort"],
+    { user: "0" },
+  );
+  expect(out.exitCode, out.stderr).toBe(0);
+  return out.stdout.split("\n").filter(Boolean);
+}
+
 describe("sso-docker attach codespace:NAME (issue 11)", () => {
   it("pushes only the named profiles, as 0600 files of the ssh user on a tmpfs, that the AWS CLI and boto3 sign with", async () => {
-    const c = await addCodespace("cs-main");
+    const c = await addTarget("codespace:cs-main");
+    // An sshd that listens would show here: the stand-in's runs on stdio only, as a push needs.
+    const listeningBefore = await listeningSockets(c);
     const attached = await attach("codespace:cs-main", "dev", "stage");
     expect(attached.exitCode, attached.stderr).toBe(0);
     expect(attached.stderr).toContain(
@@ -176,6 +191,8 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     );
     const unnamed = await cli(c, "other");
     expect(unnamed.exitCode).not.toBe(0);
+    // nothing listens in the target after a push (nor did the AWS CLI leave a server behind)
+    expect(await listeningSockets(c)).toEqual(listeningBefore);
 
     // the platform was asked before connecting, and only through its own commands
     const calls = await platform.calls();
@@ -195,7 +212,7 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
   }, 90_000);
 
   it("refuses a target with no tmpfs for the credentials, and writes nothing there", async () => {
-    const c = await addCodespace("cs-disk", false);
+    const c = await addTarget("codespace:cs-disk", false);
     const attached = await attach("codespace:cs-disk", "dev");
     expect(attached.exitCode).not.toBe(0);
     expect(attached.stderr).toContain("codespace:cs-disk has no tmpfs for credentials");
@@ -218,11 +235,11 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
   }, 60_000);
 
   it("refuses a rebuilt target (new host key) until it is re-attached, and detach wipes the credentials", async () => {
-    const c = await addCodespace("cs-rebuilt");
+    const c = await addTarget("codespace:cs-rebuilt");
     expect((await attach("codespace:cs-rebuilt", "dev")).exitCode).toBe(0);
     expect((await cli(c, "dev")).stdout.trim()).toBe(DEV_ARN);
 
-    await platform.rekey("cs-rebuilt");
+    await platform.rekey("codespace:cs-rebuilt");
     // Read after the rekey: from here on neither attach nor the background agent gets in.
     const before = await c.exec(["sh", "-c", `cat ${SECRET_DIR}/credentials | sha256sum`], { user: "0" });
     const refused = await attach("codespace:cs-rebuilt", "dev");
@@ -253,13 +270,58 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
     expect(store).not.toContain("cs-rebuilt");
   }, 90_000);
 
+  it.each([
+    [
+      "devpod",
+      "ws-devpod",
+      "devpod status ws-devpod --output json",
+      "devpod ssh --stdio --start-services=false --user dev ws-devpod",
+    ],
+    ["coder", "ws-coder", "coder list --output json", "coder ssh --stdio --disable-autostart ws-coder"],
+  ] as const)(
+    "attach %s:WS pushes through the platform's --stdio connect, and a stopped workspace is neither connected to nor started",
+    async (platformName, name, stateCall, sshCall) => {
+      const target = `${platformName}:${name}`;
+      const c = await addTarget(target);
+      const cliCalls = async () => (await platform.calls()).filter((l) => l.startsWith(`${platformName} `));
+      const sshCalls = async () => (await cliCalls()).filter((l) => l.startsWith(`${platformName} ssh`));
+      const from = (await cliCalls()).length;
+      const attached = await attach(target, "dev");
+      expect(attached.exitCode, attached.stderr).toBe(0);
+      expect(attached.stderr).toContain(`Attached ${target}: pushed dev into ${SECRET_DIR} (uid 1000)`);
+      await collectSecrets(c);
+      expectNoSecrets(attached.stdout + attached.stderr);
+      expect((await cli(c, "dev")).stdout.trim()).toBe(DEV_ARN);
+      // asked first, then connected only through the one connect command, with its flags every time
+      const calls = (await cliCalls()).slice(from);
+      expect(calls[0]).toBe(stateCall);
+      expect(calls).toContain(sshCall);
+      for (const call of await sshCalls()) expect(call).toBe(sshCall);
+
+      await platform.setState(target, STATES[platformName].stopped);
+      const sshWhileStopped = (await sshCalls()).length;
+      const again = await attach(target, "dev");
+      expect(again.exitCode).not.toBe(0);
+      expect(again.stderr).toContain(`${target} is stopped; sso-docker does not start it.`);
+      const detached = await runCli(["detach", target], env);
+      expect(detached.exitCode, detached.stderr).toBe(0);
+      expect(detached.stderr).toContain(
+        `Detached ${target}; it is not running, so its tmpfs holds nothing now.`,
+      );
+      expect((await sshCalls()).length).toBe(sshWhileStopped);
+      // the fake coder starts a stopped workspace on any ssh without --disable-autostart
+      expect(await platform.state(target)).toBe(STATES[platformName].stopped);
+    },
+    60_000,
+  );
+
   it("logout removes the credentials from every running attached target and connects to no stopped one", async () => {
-    const running = await addCodespace("cs-running");
-    const stopped = await addCodespace("cs-stopped");
+    const running = await addTarget("codespace:cs-running");
+    const stopped = await addTarget("codespace:cs-stopped");
     expect((await attach("codespace:cs-running", "dev")).exitCode).toBe(0);
     expect((await attach("codespace:cs-stopped", "stage")).exitCode).toBe(0);
     await collectSecrets(running);
-    await platform.setState("cs-stopped", "Shutdown");
+    await platform.setState("codespace:cs-stopped", STATES.codespace.stopped);
     const sshToStopped = (await platform.calls()).filter(
       (c) => c === "gh codespace ssh -c cs-stopped --stdio",
     );
@@ -287,7 +349,7 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
   }, 90_000);
 
   it("never connects to a stopped codespace, and refuses a target name that ssh or a shell would read as more", async () => {
-    await platform.setState("cs-off", "Shutdown");
+    await platform.setState("codespace:cs-off", STATES.codespace.stopped);
     const off = await attach("codespace:cs-off", "dev");
     expect(off.exitCode).not.toBe(0);
     expect(off.stderr).toContain("codespace:cs-off is stopped; sso-docker does not start it.");
@@ -309,7 +371,7 @@ describe("sso-docker attach codespace:NAME (issue 11)", () => {
   }, 30_000);
 
   it("serves attached targets with no Docker engine at all: agent --detach succeeds, status says so first and shows each target's last push", async () => {
-    const c = await addCodespace("cs-away");
+    const c = await addTarget("codespace:cs-away");
     // A laptop with no Docker: a HOME of its own whose DOCKER_HOST names a socket that does not exist.
     const laptop = await createHome();
     cleanups.push(() => laptop[Symbol.asyncDispose]());

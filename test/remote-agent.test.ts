@@ -1,10 +1,13 @@
+import { watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentHandle } from "../src/agent/agent.js";
 import type { FakeIdc } from "../src/fake-idc/index.js";
 import { startFakeIdc } from "../src/fake-idc/index.js";
-import { attachTarget } from "../src/remote/attach.js";
-import { targetStoreFile, updateTarget } from "../src/remote/target-store.js";
+import { attachTarget, detachTarget } from "../src/remote/attach.js";
+import { targetId } from "../src/remote/remote-target.js";
+import { readTargets, targetStoreFile, updateTarget } from "../src/remote/target-store.js";
 import type { Deps } from "../src/runtime/deps.js";
 import { signIn } from "./cli-support.js";
 import { awsCallerArn, PY_CALLER_IDENTITY } from "./run-support.js";
@@ -12,7 +15,7 @@ import { createAgentEventLog } from "./support/agent-events.js";
 import type { TestContainer } from "./support/docker.js";
 import { sweepTestContainersAfterAll } from "./support/docker.js";
 import type { FakePlatform } from "./support/fake-platform.js";
-import { createFakePlatform, HANG_SECONDS } from "./support/fake-platform.js";
+import { createFakePlatform, HANG_SECONDS, STATES } from "./support/fake-platform.js";
 import type { TestHome } from "./support/host.js";
 import { makeTestHome } from "./support/host.js";
 import { IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
@@ -26,7 +29,8 @@ sweepTestContainersAfterAll();
 
 const SESSION = "remote-sso";
 const LIFETIME_SECONDS = 20;
-const SSH_TIMEOUT_MS = 3000;
+// Long enough for a held connect (the detach race below) to be released, short for the hung one.
+const SSH_TIMEOUT_MS = 8000;
 const DEV_ARN = "arn:aws:sts::111111111111:assumed-role/ReadOnlyAccess/developer";
 const config = (startUrl: string) => `[sso-session ${SESSION}]
 sso_start_url = ${startUrl}
@@ -67,7 +71,7 @@ beforeAll(async () => {
   cleanups.push(() => home[Symbol.asyncDispose]());
   deps = agentTestDeps(home, logs);
   await signIn(deps.paths, idc, SESSION);
-  main = await platform.addCodespace("cs-main", { hostGateway: true, tmpfs: ["/run/sso-docker"] });
+  main = await platform.add("codespace:cs-main", { hostGateway: true, tmpfs: ["/run/sso-docker"] });
   const route = {
     platform: "codespace" as const,
     name: "cs-main",
@@ -107,6 +111,34 @@ async function untilCalls(count: () => Promise<number>, atLeast: number, what: s
   }
 }
 
+/** Resolves once remote-targets.json no longer lists the target: on the store's own writes, no polling. */
+function untilForgotten(id: string): Promise<void> {
+  const file = targetStoreFile(deps.env, deps.paths.home);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      readTargets(file).then((targets) => {
+        if (targets.some((t) => targetId(t.route) === id)) return;
+        watcher.close();
+        resolve();
+      }, reject);
+    };
+    const watcher = watch(dirname(file), check);
+    check();
+  });
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no ${what} within ${String(ms / 1000)} s:\n${logs.join("\n")}`));
+    }, ms);
+  });
+  return Promise.race([promise, late]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 async function processesWithArgs(args: string): Promise<string[]> {
   const found: string[] = [];
   for (const pid of await readdir("/proc")) {
@@ -126,7 +158,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
       20_000,
       "first push to cs-main",
     );
-    await platform.setState("cs-main", "Shutdown");
+    await platform.setState("codespace:cs-main", STATES.codespace.stopped);
     const from = history.length;
     await waitFor(
       "remoteSkipped",
@@ -146,7 +178,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
 
     const back = history.length;
     const availableAt = Date.now();
-    await platform.setState("cs-main", "Available");
+    await platform.setState("codespace:cs-main", STATES.codespace.running);
     await waitFor(
       "remotePushed",
       (e) => e.target === "codespace:cs-main",
@@ -165,7 +197,7 @@ describe("the agent serves attached remote targets (issue 11)", () => {
   }, 60_000);
 
   it("kills a hung connect after its time limit and backs off, while rotation goes on for the others", async () => {
-    await platform.addHungCodespace("cs-hung");
+    await platform.addHung("codespace:cs-hung");
     const from = history.length;
     await updateTarget(targetStoreFile(deps.env, deps.paths.home), "codespace:cs-hung", {
       route: { platform: "codespace", name: "cs-hung", user: "dev", identityFile: platform.keyFile },
@@ -211,4 +243,44 @@ describe("the agent serves attached remote targets (issue 11)", () => {
     // at least two rotations reached cs-main while cs-hung hung
     expect(pushes.length).toBeGreaterThanOrEqual(2);
   }, 90_000);
+
+  it("detach waits for a push already inside ssh, so that no credentials land in the target after it returns", async () => {
+    const target = "devpod:ws-race";
+    const ws = await platform.add(target, { hostGateway: true, tmpfs: ["/run/sso-docker"] });
+    const route = {
+      platform: "devpod" as const,
+      name: "ws-race",
+      user: "dev",
+      identityFile: platform.keyFile,
+    };
+    // attach pushes through sudo once; the agent's first push to it stops there, past the
+    // host-key check, before writing.
+    const held = await platform.holdRootShell(target, 1);
+    await attachTarget(deps, route, ["r-dev"]);
+    await within(held.entered, 15_000, "agent push to reach the hold");
+    const from = history.length;
+    const detaching = detachTarget(deps, route);
+    // Released once detach has forgotten the target (the code before the fix had wiped it by then).
+    await Promise.race([detaching, untilForgotten(target)]);
+    await held.release();
+    const detached = await detaching;
+    expect(detached).toMatchObject({ found: true, wiped: true });
+    // An event ends the held push either way (before the fix it could fail after writing: detach
+    // had forgotten the host key its next connection needed).
+    await Promise.any([
+      waitFor("remotePushed", (e) => e.target === target, from, 20_000, "the held push to end"),
+      waitFor("remoteFailed", (e) => e.target === target, from, 20_000, "the held push to end"),
+    ]);
+
+    const left = await ws.exec(["sh", "-c", "ls -A /run/sso-docker/secrets 2>/dev/null | wc -l"], {
+      user: "0",
+    });
+    expect(left.stdout.trim()).toBe("0");
+    // (the helper's wait for a first push is off: nothing is coming)
+    const signed = await ws.exec(awsCallerArn("--endpoint-url", endpoint, "--profile", "r-dev"), {
+      user: "dev",
+      env: { SSO_DOCKER_WAIT_SECONDS: "0" },
+    });
+    expect(signed.exitCode).not.toBe(0);
+  }, 60_000);
 });

@@ -1,11 +1,10 @@
-import { access } from "node:fs/promises";
 import type { LoginUi } from "../auth/login.js";
 import { login } from "../auth/login.js";
 import { isTransientServiceError } from "../auth/service-errors.js";
 import type { SessionRef } from "../auth/session-ref.js";
 import { describeSession, loginHint } from "../auth/session-ref.js";
 import { cachedAccessToken, waitForNewSignIn } from "../auth/sign-in-watch.js";
-import { tokenCachePath } from "../aws-files/token-cache.js";
+import { hasTokenFile, tokenCachePath } from "../aws-files/token-cache.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import { finalRole } from "../credentials/resolve-profile.js";
@@ -173,13 +172,8 @@ export class SessionGuard {
     return state;
   }
 
-  private async hasToken(state: SessionState): Promise<boolean> {
-    try {
-      await access(state.tokenPath);
-      return true;
-    } catch {
-      return false;
-    }
+  private hasToken(state: SessionState): Promise<boolean> {
+    return hasTokenFile(this.options.deps.paths.ssoCacheDir, state.activity.session);
   }
 
   /**

@@ -22,13 +22,20 @@ export function errnoCode(err: unknown): string {
   return (err as NodeJS.ErrnoException | undefined)?.code ?? "unknown error";
 }
 
-async function acquireFileLock(path: string): Promise<() => Promise<void>> {
+async function acquireFileLock(path: string, patienceMs: number): Promise<() => Promise<void>> {
   const lockfile = (await import("proper-lockfile")).default;
   const release = await lockfile
     .lock(path, {
       realpath: false,
       stale: STALE_MS,
-      retries: { retries: 300, factor: 1.3, minTimeout: 10, maxTimeout: 100, randomize: true },
+      // Most waits are the longest one (maxTimeout): their count sets the patience.
+      retries: {
+        retries: Math.ceil(patienceMs / 100),
+        factor: 1.3,
+        minTimeout: 10,
+        maxTimeout: 100,
+        randomize: true,
+      },
       // Losing the lock (a stalled event loop past STALE_MS) is survivable: writes stay atomic.
       onCompromised: () => undefined,
     })
@@ -52,9 +59,14 @@ async function acquireFileLock(path: string): Promise<() => Promise<void>> {
 /**
  * Runs `fn` holding an exclusive lock on `path` (a `path.lock` directory, as proper-lockfile
  * does), across processes and within this one. Re-entrant: inside `fn`, writers that lock
- * the same path themselves run straight through. Use it for read → modify → write.
+ * the same path themselves run straight through. Use it for read → modify → write; a holder
+ * that may take longer (a push over ssh) asks its waiters for more `patienceMs` (default 30 s).
  */
-export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+export async function withCacheLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  options: { patienceMs?: number } = {},
+): Promise<T> {
   const key = resolve(path);
   if (heldLocks.getStore()?.has(key)) return fn();
 
@@ -66,7 +78,7 @@ export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Prom
   await previous;
   try {
     await ensurePrivateDir(dirname(key));
-    const release = await acquireFileLock(key);
+    const release = await acquireFileLock(key, options.patienceMs ?? 30_000);
     try {
       return await heldLocks.run(new Set([...(heldLocks.getStore() ?? []), key]), fn);
     } finally {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { CacheFileError } from "../runtime/errors.js";
 import { errnoCode, readJsonFile, withCacheLock, writeFileAtomically } from "./cache-files.js";
@@ -33,6 +34,16 @@ export function sha1Hex(text: string): string {
 /** botocore `SSOTokenLoader._generate_cache_key`: the session name if there is one, else the start URL. */
 export function tokenCachePath(cacheDir: string, owner: TokenCacheOwner): string {
   return join(cacheDir, `${sha1Hex(owner.sessionName ?? owner.startUrl)}.json`);
+}
+
+/** Signed in, as far as the files tell: a sign-out (`sso-docker logout`, `aws sso logout`) deletes the token file. */
+export async function hasTokenFile(cacheDir: string, owner: TokenCacheOwner): Promise<boolean> {
+  try {
+    await access(tokenCachePath(cacheDir, owner));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function normalizeTimestamp(value: string, field: string): string {

@@ -17,7 +17,8 @@ import type { SshRoute } from "./ssh-transport.js";
 import { hostKeyAlias, knownHostsFile } from "./ssh-transport.js";
 import { queryState } from "./target-state.js";
 import type { AttachedTarget } from "./target-store.js";
-import { readTargets, targetStoreFile, updateTarget } from "./target-store.js";
+import { withTargetLock } from "./target-lock.js";
+import { targetStoreFile, updateTarget } from "./target-store.js";
 
 /** Credentials for a target's profiles, in its order: one fetch per role, shared through `source`. */
 export async function deliveryProfiles(
@@ -96,19 +97,22 @@ export async function attachTarget(
 
 /**
  * Forgets the target and its pinned key; removes its credentials when it can be reached now
- * (a stopped target is not woken for it: its tmpfs empties when it stops anyway).
+ * (a stopped target is not woken for it: its tmpfs empties when it stops anyway). Forgotten
+ * first, so the agent starts no push to it; then the wipe waits for a push already under way.
  */
 export async function detachTarget(deps: Deps, route: SshRoute): Promise<DetachResult> {
   const id = targetId(route);
-  const file = targetStoreFile(deps.env, deps.paths.home);
-  const attached = (await readTargets(file)).find((t) => targetId(t.route) === id);
+  const attached = await updateTarget(targetStoreFile(deps.env, deps.paths.home), id, undefined);
   let wiped = false;
   let wipeProblem: RemoteTargetError | undefined;
-  if (attached !== undefined && (await queryState(attached.route, deps.env)).state === "available") {
+  if (attached !== undefined) {
     const knownHosts = knownHostsFile(deps.env, deps.paths.home);
     try {
-      await wipeTarget(attached.route, attached.probe, { env: deps.env, knownHosts, mode: "verify" });
-      wiped = true;
+      await withTargetLock(deps.env, deps.paths.home, attached.route, async () => {
+        if ((await queryState(attached.route, deps.env)).state !== "available") return;
+        await wipeTarget(attached.route, attached.probe, { env: deps.env, knownHosts, mode: "verify" });
+        wiped = true;
+      });
     } catch (error) {
       // A rebuilt target answers with a new host key: it must still be detachable, or it could
       // never be re-attached; its old tmpfs went with the rebuild.
@@ -116,7 +120,6 @@ export async function detachTarget(deps: Deps, route: SshRoute): Promise<DetachR
       wipeProblem = error;
     }
   }
-  await updateTarget(file, id, undefined);
   forgetHostKey(deps, route);
   return { wiped, found: attached !== undefined, ...(wipeProblem === undefined ? {} : { wipeProblem }) };
 }

@@ -1,6 +1,7 @@
 import type { AgentEmitter } from "../agent/agent-events.js";
 import type { BackoffOptions } from "../agent/backoff.js";
 import { backoffMs } from "../agent/backoff.js";
+import { hasTokenFile } from "../aws-files/token-cache.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
 import type { Clock } from "../runtime/clock.js";
@@ -13,6 +14,7 @@ import { RemoteTargetRefusal, targetId } from "./remote-target.js";
 import { knownHostsFile } from "./ssh-transport.js";
 import { queryState } from "./target-state.js";
 import type { RemoteTargetState, SeenState } from "./target-status.js";
+import { withTargetLock } from "./target-lock.js";
 import type { AttachedTarget } from "./target-store.js";
 import { readTargets, targetStoreFile } from "./target-store.js";
 
@@ -173,19 +175,27 @@ export class RemoteSupplier {
         this.see(entry, { state });
         return;
       }
-      // Detached (or re-attached) while the credentials were fetched: its entry says so, not this one.
-      const current = (await readTargets(targetStoreFile(deps.env, deps.paths.home))).find(
-        (t) => targetId(t.route) === id,
-      );
-      if (current === undefined || JSON.stringify(current) !== entry.stored) return;
-      const knownHosts = knownHostsFile(deps.env, deps.paths.home);
-      await pushToTarget(route, probe, profiles, {
-        env: deps.env,
-        knownHosts,
-        mode: "verify",
-        signal,
-        ...(this.options.sshTimeoutMs === undefined ? {} : { timeoutMs: this.options.sshTimeoutMs }),
+      const pushed = await withTargetLock(deps.env, deps.paths.home, route, async () => {
+        // Detached (or re-attached) while the credentials were fetched: its entry says so, not this
+        // one. Signed out meanwhile: these credentials must not go anywhere again.
+        const current = (await readTargets(targetStoreFile(deps.env, deps.paths.home))).find(
+          (t) => targetId(t.route) === id,
+        );
+        if (current === undefined || JSON.stringify(current) !== entry.stored) return false;
+        const signedIn = await Promise.all(
+          resolved.map((r) => hasTokenFile(deps.paths.ssoCacheDir, r.session)),
+        );
+        if (signedIn.includes(false)) return false;
+        await pushToTarget(route, probe, profiles, {
+          env: deps.env,
+          knownHosts: knownHostsFile(deps.env, deps.paths.home),
+          mode: "verify",
+          signal,
+          ...(this.options.sshTimeoutMs === undefined ? {} : { timeoutMs: this.options.sshTimeoutMs }),
+        });
+        return true;
       });
+      if (!pushed) return;
       entry.pushed = keys;
       entry.failures = 0;
       const expiration = Math.min(...profiles.map((p) => p.credentials.expiration.getTime()));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTarget, proxyCommand, stateQuery } from "./remote-target.js";
+import { parseSshUser, parseTarget, proxyCommand, stateQuery } from "./remote-target.js";
 import { sshArguments } from "./ssh-transport.js";
 
 describe("remote targets", () => {
@@ -22,11 +22,26 @@ describe("remote targets", () => {
     }
   });
 
-  it("connects through the platform's --stdio command, coder's without autostart", () => {
-    expect(proxyCommand({ platform: "codespace", name: "cs" })).toBe("gh codespace ssh -c cs --stdio");
-    expect(proxyCommand({ platform: "devpod", name: "ws" })).toBe("devpod ssh --stdio ws");
+  it("connects through the platform's --stdio command: devpod's starting no services and as the login user, coder's without autostart", () => {
+    expect(proxyCommand({ platform: "codespace", name: "cs", user: "codespace" })).toBe(
+      "gh codespace ssh -c cs --stdio",
+    );
+    expect(proxyCommand({ platform: "devpod", name: "ws" })).toBe(
+      "devpod ssh --stdio --start-services=false ws",
+    );
+    expect(proxyCommand({ platform: "devpod", name: "ws", user: "vscode" })).toBe(
+      "devpod ssh --stdio --start-services=false --user vscode ws",
+    );
     expect(proxyCommand({ platform: "coder", name: "ws" })).toBe("coder ssh --stdio --disable-autostart ws");
     expect(proxyCommand({ platform: "ssh", name: "box" })).toBeUndefined();
+  });
+
+  it("refuses a login user that a shell or a CLI would read as more", () => {
+    expect(parseSshUser("vscode")).toBe("vscode");
+    for (const bad of ["-oProxyCommand=id", "a b", "x;id", "$(id)", "u%h", ""]) {
+      expect(() => parseSshUser(bad), bad).toThrow(/is not a user name/);
+      expect(() => proxyCommand({ platform: "devpod", name: "ws", user: bad }), bad).toThrow();
+    }
   });
 
   it("reads each platform's state answer; anything unexpected is unknown, never available", () => {
@@ -39,11 +54,20 @@ describe("remote targets", () => {
     const devpod = stateQuery({ platform: "devpod", name: "ws" });
     expect(devpod?.parse('{"state":"Running"}')).toBe("available");
     expect(devpod?.parse('{"state":"Stopped"}')).toBe("stopped");
+    expect(devpod?.args).toEqual(["status", "ws", "--output", "json"]);
+    expect(devpod?.parse('{"id":"ws","context":"default","provider":"docker","state":"Running"}')).toBe(
+      "available",
+    );
     expect(devpod?.parse('{"state":"NotFound"}')).toBe("gone");
+    expect(devpod?.parse('{"state":"Busy"}')).toBe("unknown");
     const coder = stateQuery({ platform: "coder", name: "ws" });
     expect(coder?.parse('[{"name":"ws","latest_build":{"status":"running"}}]')).toBe("available");
     expect(coder?.parse('[{"name":"ws","latest_build":{"status":"stopped"}}]')).toBe("stopped");
     expect(coder?.parse('[{"name":"other","latest_build":{"status":"running"}}]')).toBe("gone");
+    expect(coder?.parse('[{"name":"ws","latest_build":{"status":"deleted"}}]')).toBe("gone");
+    expect(coder?.parse('[{"name":"ws","latest_build":{"status":"starting"}}]')).toBe("unknown");
+    // no workspace at all: coder prints nothing on stdout
+    expect(coder?.parse("")).toBe("gone");
     expect(stateQuery({ platform: "ssh", name: "box" })).toBeUndefined();
   });
 

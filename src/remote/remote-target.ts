@@ -61,19 +61,39 @@ export function parseTarget(text: string): RemoteTarget {
   return { platform, name };
 }
 
+// A login user goes into the ProxyCommand too (devpod's --user): the same care as a name.
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** The `--ssh-user` of an attach: a user name as useradd allows it, nothing a shell reads. */
+export function parseSshUser(text: string): string {
+  if (!USER.test(text)) {
+    throw new RemoteTargetError(`"${text}" is not a user name sso-docker can log in as.`, {
+      hint: "Name the target's login user as `id -un` prints it there, e.g. --ssh-user vscode.",
+    });
+  }
+  return text;
+}
+
 /**
- * The platform's own connect command, through which OpenSSH reaches the environment's sshd, as
- * its `--stdio` mode is meant for (gh cs ssh --config writes this same ProxyCommand). None for
- * a plain ssh host. Coder's autostart is off: a push must never start a workspace.
+ * The platform's own connect command, through which OpenSSH reaches the environment's SSH
+ * server, as its `--stdio` mode is meant for (gh cs ssh --config, devpod's and coder's
+ * config-ssh write these same ProxyCommands). None for a plain ssh host. None of them may start a
+ * stopped environment or open anything beside the tunnel:
+ * - gh: starts a stopped codespace, so it is never run unless `view` said Available.
+ * - devpod (loft-sh/devpod cmd/ssh.go): `--stdio` never starts a stopped workspace; its default
+ *   `--start-services` runs a credentials server in the container and forwards ports, so it is
+ *   off; `--user` is the user devpod's ssh server runs as, and must be the login user.
+ * - coder (coder/coder cli/ssh.go): `--disable-autostart`, or a connect starts the workspace.
  */
-export function proxyCommand(target: RemoteTarget): string | undefined {
+export function proxyCommand(target: RemoteTarget & { user?: string }): string | undefined {
+  const { name, user } = target;
   switch (target.platform) {
     case "codespace":
-      return `gh codespace ssh -c ${target.name} --stdio`;
+      return `gh codespace ssh -c ${name} --stdio`;
     case "devpod":
-      return `devpod ssh --stdio ${target.name}`;
+      return `devpod ssh --stdio --start-services=false${user === undefined ? "" : ` --user ${parseSshUser(user)}`} ${name}`;
     case "coder":
-      return `coder ssh --stdio --disable-autostart ${target.name}`;
+      return `coder ssh --stdio --disable-autostart ${name}`;
     case "ssh":
       return undefined;
   }
@@ -97,7 +117,8 @@ export function stateQuery(target: RemoteTarget): StateQuery | undefined {
         parse: (out) => mapState(jsonField(out, "state"), { Available: "available" }, ["Shutdown"]),
       };
     case "devpod":
-      // devpod pkg/client: Running, Busy, Stopped, NotFound
+      // devpod cmd/status.go prints pkg/client WorkspaceStatus {"id","context","provider","state"};
+      // states: Running, Busy, Stopped, NotFound
       return {
         command: "devpod",
         args: ["status", name, "--output", "json"],
@@ -138,11 +159,16 @@ function mapState(
   return stopped.includes(state) ? "stopped" : "unknown";
 }
 
-/** `coder list --output json`: workspaces with `name` and `latest_build.status`. */
+/**
+ * `coder list --output json` (coder/coder cli/list.go): the user's workspaces as codersdk.Workspace,
+ * `name` and `latest_build.status` (codersdk WorkspaceStatus: pending, starting, running, stopping,
+ * stopped, failed, canceling, canceled, deleting, deleted). With no workspace at all it prints
+ * nothing on stdout (its "No workspaces found!" goes to stderr).
+ */
 function coderState(out: string, name: string): TargetState {
   let list: unknown;
   try {
-    list = JSON.parse(out);
+    list = out.trim() === "" ? [] : JSON.parse(out);
   } catch {
     return "unknown";
   }
@@ -150,5 +176,6 @@ function coderState(out: string, name: string): TargetState {
   const found = (list as Record<string, unknown>[]).find((w) => w["name"] === name);
   if (found === undefined) return "gone";
   const build = found["latest_build"] as Record<string, unknown> | undefined;
-  return mapState(build?.["status"], { running: "available" }, ["stopped", "stopping", "deleted"]);
+  if (build?.["status"] === "deleted") return "gone";
+  return mapState(build?.["status"], { running: "available" }, ["stopped", "stopping"]);
 }

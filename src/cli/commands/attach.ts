@@ -2,7 +2,7 @@ import { agentFiles } from "../../agent/agent-files.js";
 import { ensureBackgroundAgent } from "../../agent/detach.js";
 import { createDockerEngine } from "../../docker/engine.js";
 import { attachTarget, detachTarget } from "../../remote/attach.js";
-import { parseTarget, targetId } from "../../remote/remote-target.js";
+import { parseSshUser, parseTarget, targetId } from "../../remote/remote-target.js";
 import type { SshRoute } from "../../remote/ssh-transport.js";
 import { createDeps } from "../../runtime/deps.js";
 import { CLI_ENTRY } from "../../runtime/package-root.js";
@@ -20,7 +20,7 @@ const DEFAULT_USER: Partial<Record<SshRoute["platform"], string>> = { codespace:
 export async function runAttach(text: string, flags: AttachFlags, globals: GlobalOptions): Promise<void> {
   const deps = createDeps({ debug: globals.debug });
   const target = parseTarget(text);
-  const user = flags.sshUser ?? DEFAULT_USER[target.platform];
+  const user = flags.sshUser === undefined ? DEFAULT_USER[target.platform] : parseSshUser(flags.sshUser);
   const route: SshRoute = {
     ...target,
     ...(user === undefined ? {} : { user }),
