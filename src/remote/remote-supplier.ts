@@ -2,6 +2,7 @@ import type { AgentEmitter } from "../agent/agent-events.js";
 import type { BackoffOptions } from "../agent/backoff.js";
 import { backoffMs } from "../agent/backoff.js";
 import { hasTokenFile } from "../aws-files/token-cache.js";
+import { refreshDueAt } from "../credentials/refresh-timing.js";
 import type { ResolvedProfile } from "../credentials/resolve-profile.js";
 import type { RoleCredentials } from "../credentials/role-credentials.js";
 import type { Clock } from "../runtime/clock.js";
@@ -92,16 +93,33 @@ export class RemoteSupplier {
         if (message !== storeProblem) deps.logger.warn(`remote targets: ${message}`);
         storeProblem = message;
       }
-      const now = this.clock.now();
-      for (const entry of this.served.values()) {
-        if (entry.busy || now < entry.notBefore) continue;
-        entry.busy = true;
-        void this.serve(entry).finally(() => {
-          entry.busy = false;
-        });
-      }
+      for (const entry of this.served.values()) this.dispatch(entry);
       await this.clock.sleep(pollMs, signal).catch(() => undefined);
     }
+  }
+
+  /** Serves the target now unless it is being served or waits out a backoff. */
+  private dispatch(entry: Served): void {
+    if (entry.busy || this.clock.now() < entry.notBefore) return;
+    entry.busy = true;
+    void this.serve(entry).finally(() => {
+      entry.busy = false;
+    });
+  }
+
+  /**
+   * Serves the target again when what it was just given falls due (refresh-timing), not at the
+   * next poll after: with short-lived credentials a poll could come too late (40-s credentials
+   * were used within 8 s of expiry in bench/remote-rotation.mjs with 30-s polls alone).
+   */
+  private serveWhenDue(entry: Served, dueAt: number): void {
+    const id = targetId(entry.target.route);
+    this.clock.sleep(Math.max(0, dueAt - this.clock.now()), this.options.signal).then(
+      () => {
+        if (this.served.get(id) === entry) this.dispatch(entry);
+      },
+      () => undefined,
+    );
   }
 
   /** What the agent last saw of each target it serves: names, times and messages only. */
@@ -169,7 +187,12 @@ export class RemoteSupplier {
         return;
       }
       const resolved = await resolveTargetProfiles(deps, entry.target.profiles);
-      const profiles = await deliveryProfiles(resolved, entry.target.profiles, this.options.obtain);
+      const obtained: RoleCredentials[] = [];
+      const profiles = await deliveryProfiles(resolved, entry.target.profiles, async (r) => {
+        const credentials = await this.options.obtain(r);
+        obtained.push(credentials);
+        return credentials;
+      });
       const keys = profiles.map((p) => p.credentials.accessKeyId).join(",");
       if (keys === entry.pushed) {
         this.see(entry, { state });
@@ -198,6 +221,7 @@ export class RemoteSupplier {
       if (!pushed) return;
       entry.pushed = keys;
       entry.failures = 0;
+      this.serveWhenDue(entry, Math.min(...obtained.map(refreshDueAt)));
       const expiration = Math.min(...profiles.map((p) => p.credentials.expiration.getTime()));
       entry.lastPush = clock.now();
       entry.expiration = expiration;
