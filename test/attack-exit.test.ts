@@ -9,7 +9,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
 import type { TestHome } from "./support/host.js";
-import { makeTestHome } from "./support/host.js";
+import { makeTestHome, ssoProfileConfig } from "./support/host.js";
 import { ensureTestImages, IMAGE_BUILD_TIMEOUT_MS } from "./support/images.js";
 import type { ChildProcessLike } from "./support/remote-engine.js";
 import { stopProcess } from "./support/remote-engine.js";
@@ -99,17 +99,7 @@ beforeAll(async () => {
   busybox = (await ensureTestImages()).busybox;
   idc = await startFakeIdc({ lifetimes: { roleCredentialSeconds: LIFETIME_S } });
   home = await makeTestHome({
-    config: [
-      `[profile ${PROFILE}]`,
-      `sso_session = ${SESSION}`,
-      "sso_account_id = 111111111111",
-      "sso_role_name = AdministratorAccess",
-      "",
-      `[sso-session ${SESSION}]`,
-      `sso_start_url = ${idc.startUrl}`,
-      "sso_region = us-east-1",
-      "",
-    ].join("\n"),
+    config: ssoProfileConfig({ profile: PROFILE, session: SESSION, startUrl: idc.startUrl }),
     endpointEnv: idc.endpointEnv(),
   });
   await signIn(home.deps().paths, idc, SESSION);

@@ -13,7 +13,7 @@ import type { TestContainer } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
-import { makeTestHome } from "./support/host.js";
+import { makeTestHome, ssoProfileConfig } from "./support/host.js";
 import { agentTestDeps } from "./support/in-process-agent.js";
 import { ensureTestImages } from "./support/images.js";
 
@@ -93,17 +93,7 @@ beforeAll(async () => {
   const { busybox } = await ensureTestImages();
   idc = await startFakeIdc({ lifetimes: { roleCredentialSeconds: LIFETIME_MS / 1000 } });
   home = await makeTestHome({
-    config: [
-      `[profile ${PROFILE}]`,
-      `sso_session = ${SESSION}`,
-      "sso_account_id = 111111111111",
-      "sso_role_name = AdministratorAccess",
-      "",
-      `[sso-session ${SESSION}]`,
-      `sso_start_url = ${idc.startUrl}`,
-      "sso_region = us-east-1",
-      "",
-    ].join("\n"),
+    config: ssoProfileConfig({ profile: PROFILE, session: SESSION, startUrl: idc.startUrl }),
     endpointEnv: idc.endpointEnv(),
   });
   deps = agentTestDeps(home, logs);

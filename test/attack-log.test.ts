@@ -12,7 +12,7 @@ import type { TestContainer } from "./support/docker.js";
 import { startContainer, sweepTestContainersAfterAll } from "./support/docker.js";
 import { grantLabels } from "./support/grant.js";
 import type { TestHome } from "./support/host.js";
-import { makeTestHome } from "./support/host.js";
+import { makeTestHome, ssoProfileConfig } from "./support/host.js";
 import { ensureTestImages } from "./support/images.js";
 
 // Issue 9, finding 7: what a container prints or names must not forge lines of the agent's log.
@@ -42,17 +42,12 @@ beforeAll(async () => {
   const { busybox } = await ensureTestImages();
   idc = await startFakeIdc();
   home = await makeTestHome({
-    config: [
-      `[profile ${PROFILE}]`,
-      `sso_session = ${SESSION}`,
-      "sso_account_id = 111111111111",
-      "sso_role_name = ReadOnlyAccess",
-      "",
-      `[sso-session ${SESSION}]`,
-      `sso_start_url = ${idc.startUrl}`,
-      "sso_region = us-east-1",
-      "",
-    ].join("\n"),
+    config: ssoProfileConfig({
+      profile: PROFILE,
+      session: SESSION,
+      startUrl: idc.startUrl,
+      role: "ReadOnlyAccess",
+    }),
     endpointEnv: idc.endpointEnv(),
   });
   deps = createDeps({

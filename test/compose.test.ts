@@ -15,7 +15,7 @@ import { createLogger } from "../src/runtime/logger.js";
 import { sweepTestContainers, TEST_LABEL, testRunId } from "./support/docker.js";
 import type { TestHome } from "./support/host.js";
 import { startGatewayIdc } from "./support/gateway-idc.js";
-import { makeTestHome } from "./support/host.js";
+import { makeTestHome, ssoProfileConfig } from "./support/host.js";
 import { grantLabels } from "./support/grant.js";
 import { IMAGE_BUILD_TIMEOUT_MS, ensureTestImages } from "./support/images.js";
 import { waitForOutput } from "./support/remote-engine.js";
@@ -110,18 +110,14 @@ beforeAll(async () => {
   const image = (await ensureTestImages()).debianAws;
   ({ idc, endpoint } = await startGatewayIdc(cleanups));
   home = await makeTestHome({
-    config: [
-      `[profile ${PROFILE}]`,
-      `sso_session = ${SESSION}`,
-      `sso_account_id = ${ACCOUNT}`,
-      `sso_role_name = ${ROLE}`,
-      "region = eu-west-1",
-      "",
-      `[sso-session ${SESSION}]`,
-      `sso_start_url = ${idc.startUrl}`,
-      "sso_region = us-east-1",
-      "",
-    ].join("\n"),
+    config: ssoProfileConfig({
+      profile: PROFILE,
+      session: SESSION,
+      startUrl: idc.startUrl,
+      account: ACCOUNT,
+      role: ROLE,
+      region: "eu-west-1",
+    }),
     endpointEnv: idc.endpointEnv(),
   });
   cleanups.push(() => home[Symbol.asyncDispose]());

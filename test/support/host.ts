@@ -38,6 +38,37 @@ export async function makeTestHome(
   };
 }
 
+/** `[profile NAME]` on `[sso-session SESSION]` (sso_region us-east-1), as `aws configure sso` writes it. */
+export function ssoProfileConfig(options: {
+  profile: string;
+  session: string;
+  startUrl: string;
+  account?: string;
+  role?: string;
+  region?: string;
+}): string {
+  const {
+    profile,
+    session,
+    startUrl,
+    account = "111111111111",
+    role = "AdministratorAccess",
+    region,
+  } = options;
+  return [
+    `[profile ${profile}]`,
+    `sso_session = ${session}`,
+    `sso_account_id = ${account}`,
+    `sso_role_name = ${role}`,
+    ...(region === undefined ? [] : [`region = ${region}`]),
+    "",
+    `[sso-session ${session}]`,
+    `sso_start_url = ${startUrl}`,
+    "sso_region = us-east-1",
+    "",
+  ].join("\n");
+}
+
 /** A config with one sso-session profile `dev` and one legacy profile `legacy`. */
 export function sampleConfig(
   startUrl: string,
