@@ -68,6 +68,12 @@ describe("sso-docker status", () => {
       renderStatus(report(true), NOW);
     const lines = text.split("\n");
     expect(lines[0]).toBe("Engine: not reachable at unix:///var/run/docker.sock (Cannot reach it.)");
+    expect(
+      renderEngine({
+        host: "unix:///var/run/docker.sock",
+        problem: "Cannot reach the Docker engine at unix:///var/run/docker.sock.",
+      }).trimEnd(),
+    ).toBe("Engine: Cannot reach the Docker engine at unix:///var/run/docker.sock.");
     expect(text).toContain(
       "Agent: running (pid 4242) for unix:///var/run/docker.sock since 2026-12-06T03:00:00Z, no engine answers",
     );

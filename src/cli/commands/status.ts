@@ -43,9 +43,14 @@ async function engineReport(engine: DockerEngine): Promise<EngineReport> {
 }
 
 export function renderEngine(engine: EngineReport): string {
-  return engine.product === undefined
-    ? `Engine: not reachable at ${engine.host} (${engine.problem ?? "?"})\n\n`
-    : `Engine: ${describeEngineVersion({ product: engine.product, version: engine.version ?? "", apiVersion: "" })} at ${engine.host}\n\n`;
+  if (engine.product === undefined) {
+    const problem = engine.problem ?? "no answer";
+    // The engine client's own message usually names the address already: say it once.
+    return problem.includes(engine.host)
+      ? `Engine: ${problem}\n\n`
+      : `Engine: not reachable at ${engine.host} (${problem})\n\n`;
+  }
+  return `Engine: ${describeEngineVersion({ product: engine.product, version: engine.version ?? "", apiVersion: "" })} at ${engine.host}\n\n`;
 }
 
 export async function runStatus(flags: StatusFlags, globals: GlobalOptions): Promise<void> {
